@@ -1,0 +1,196 @@
+/* The serve command: open and migrate the store, start the writer and the HTTP listener,
+ * measure event-loop lag, and stop cleanly on SIGTERM/SIGINT within 5 seconds. */
+#include "api/app.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/openapi.h"
+#include "auth/authn.h"
+#include "store/migrate.h"
+#include "store/reader.h"
+#include "talentd/types.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/metrics.h"
+#include "util/time.h"
+
+#define LAG_INTERVAL_MS 50
+#define STOP_DEADLINE_MS 4500
+
+static void apply_config(td__app_t *app) {
+  const json_t *c = app->config;
+  td__http_limits_t *l = &app->limits;
+  td__http_limits_default(l);
+  l->max_url = (size_t)td__config_int(c, "http.max_url_bytes", (long long)l->max_url);
+  l->max_header = (size_t)td__config_int(c, "http.max_header_bytes", (long long)l->max_header);
+  l->max_headers = (size_t)td__config_int(c, "http.max_headers", (long long)l->max_headers);
+  l->max_header_bytes = (size_t)td__config_int(c, "http.max_total_header_bytes", (long long)l->max_header_bytes);
+  l->max_body = (size_t)td__config_int(c, "http.max_body_bytes", (long long)l->max_body);
+  l->header_timeout_ms = (unsigned)td__config_int(c, "http.header_timeout_ms", l->header_timeout_ms);
+  l->body_timeout_ms = (unsigned)td__config_int(c, "http.body_timeout_ms", l->body_timeout_ms);
+  l->keepalive_timeout_ms = (unsigned)td__config_int(c, "http.keepalive_timeout_ms", l->keepalive_timeout_ms);
+  l->send_timeout_ms = (unsigned)td__config_int(c, "http.send_timeout_ms", l->send_timeout_ms);
+  l->max_requests_per_conn =
+      (unsigned)td__config_int(c, "http.max_requests_per_connection", l->max_requests_per_conn);
+  l->max_connections = (unsigned)td__config_int(c, "http.max_connections", l->max_connections);
+  l->max_write_queue = (size_t)td__config_int(c, "http.max_write_queue_bytes", (long long)l->max_write_queue);
+  app->upload_limit = (size_t)td__config_int(c, "http.max_upload_bytes", 10LL * 1024 * 1024);
+
+  td__auth_settings_t *a = &td__auth_settings;
+  a->argon2_memlimit = (unsigned long long)td__config_int(c, "auth.argon2_memlimit_mib", 19) * 1024 * 1024;
+  a->argon2_opslimit = (unsigned long long)td__config_int(c, "auth.argon2_opslimit", 2);
+  a->session_idle_ms = td__config_int(c, "auth.session_idle_minutes", 30) * 60 * 1000;
+  a->session_absolute_ms = td__config_int(c, "auth.session_absolute_hours", 12) * 3600 * 1000;
+  a->login_failures_per_account = (int)td__config_int(c, "auth.login_failures_per_account_per_hour", 100);
+  a->login_failures_per_ip = (int)td__config_int(c, "auth.login_failures_per_ip_per_hour", 1000);
+
+  const char *level = td__config_str(c, "log_level", "info");
+  td__log_set_level(strcmp(level, "debug") == 0  ? TD_LOG_DEBUG
+                    : strcmp(level, "warn") == 0  ? TD_LOG_WARN
+                    : strcmp(level, "error") == 0 ? TD_LOG_ERROR
+                                                  : TD_LOG_INFO);
+}
+
+/* A 50 ms timer whose lateness is the event-loop lag. */
+static void on_lag_tick(uv_timer_t *t) {
+  td__app_t *app = t->data;
+  uint64_t now = uv_hrtime();
+  if (app->lag_expected_ns) {
+    double late = now > app->lag_expected_ns ? (double)(now - app->lag_expected_ns) / 1e9 : 0;
+    td__metrics_observe_loop_lag(late);
+  }
+  app->lag_expected_ns = now + LAG_INTERVAL_MS * 1000000ULL;
+}
+
+static void close_walk(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void on_drained(void *arg) {
+  td__app_t *app = arg;
+  uv_timer_stop(&app->stop_timer);
+  td__writer_stop(app->writer);
+  app->writer = NULL;
+  uv_timer_stop(&app->lag_timer);
+  uv_walk(app->loop, close_walk, NULL);
+}
+
+static void on_stop_deadline(uv_timer_t *t) {
+  td__app_t *app = t->data;
+  td__log(TD_LOG_WARN, "stop_deadline",
+          json_pack("{s:I}", "inflight", (json_int_t)td__http_server_inflight(app->http)));
+  /* Writes already queued still finish (the writer drains), in-flight reads are answered
+   * by nobody: the clients see a closed connection, never a half-write. */
+  if (app->writer) {
+    td__writer_stop(app->writer);
+    app->writer = NULL;
+  }
+  uv_walk(app->loop, close_walk, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  td__app_t *app = s->data;
+  if (app->stopping) return;
+  app->stopping = true;
+  td__log(TD_LOG_INFO, "stopping", json_pack("{s:i}", "signal", signum));
+  uv_timer_start(&app->stop_timer, on_stop_deadline, STOP_DEADLINE_MS, 0);
+  td__http_server_shutdown(app->http, on_drained, app);
+}
+
+static int ensure_data_dir(const char *dir) {
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    fprintf(stderr, "talentd: cannot create data directory %s: %s\n", dir, strerror(errno));
+    return TD_EIO;
+  }
+  return 0;
+}
+
+/* Opens the database, applies migrations, and hands the connection back for the writer. */
+static int open_store(td__app_t *app, td__db_t **out) {
+  td__db_t *db = NULL;
+  if (td__db_open(app->db_path, TD_DB_READWRITE, &db) != 0) {
+    fprintf(stderr, "talentd: cannot open %s\n", app->db_path);
+    return TD_EIO;
+  }
+  const char *message = NULL;
+  int rc = td__migrate(db, &message);
+  if (rc) {
+    fprintf(stderr, "talentd: %s\n", message ? message : "migration failed");
+    td__db_close(db);
+    return rc;
+  }
+  *out = db;
+  return 0;
+}
+
+int td__app_serve(json_t *config) {
+  td__app_t app_storage = {0}, *app = &app_storage;
+  app->config = config;
+  app->loop = uv_default_loop();
+  app->started_ms = td__time_now_ms();
+  apply_config(app);
+  const char *data = td__config_str(config, "data", "data");
+  app->data_dir = td__xstrdup(data);
+  app->db_path = td__xprintf("%s/talentd.db", data);
+  int exit_code = 1;
+  td__db_t *db = NULL;
+  const char *error = NULL;
+  if (ensure_data_dir(app->data_dir) || open_store(app, &db)) goto out;
+  app->openapi = td__openapi_build(&error);
+  if (app->openapi == NULL) {
+    fprintf(stderr, "talentd: %s\n", error);
+    td__db_close(db);
+    goto out;
+  }
+  td__reader_configure(app->db_path);
+  td__writer_start(app->loop, db, &app->writer);
+  app->login_limits = td__ratelimit_new(3600 * 1000);
+
+  const char *listen = td__config_str(config, "listen", "127.0.0.1:8080");
+  char host[256];
+  const char *colon = strrchr(listen, ':');
+  snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - listen) : 0, listen);
+  int port = colon ? atoi(colon + 1) : 8080; /* validated by the config schema */
+  if (td__http_server_start(app->loop, host, port, &app->limits, td__dispatch, td__dispatch_body_limit, app,
+                            &app->http) != 0) {
+    fprintf(stderr, "talentd: cannot listen on %s\n", listen);
+    td__writer_stop(app->writer);
+    uv_run(app->loop, UV_RUN_DEFAULT);
+    goto out;
+  }
+  uv_timer_init(app->loop, &app->lag_timer);
+  app->lag_timer.data = app;
+  uv_timer_start(&app->lag_timer, on_lag_tick, LAG_INTERVAL_MS, LAG_INTERVAL_MS);
+  uv_timer_init(app->loop, &app->stop_timer);
+  app->stop_timer.data = app;
+  uv_signal_init(app->loop, &app->sig_term);
+  uv_signal_init(app->loop, &app->sig_int);
+  app->sig_term.data = app->sig_int.data = app;
+  uv_signal_start(&app->sig_term, on_signal, SIGTERM);
+  uv_signal_start(&app->sig_int, on_signal, SIGINT);
+  signal(SIGPIPE, SIG_IGN);
+
+  printf("talentd listening on http://%s:%d\n", host, td__http_server_port(app->http));
+  fflush(stdout);
+  td__log(TD_LOG_INFO, "listening", json_pack("{s:s,s:i}", "host", host, "port", td__http_server_port(app->http)));
+  uv_run(app->loop, UV_RUN_DEFAULT);
+  td__reader_close_all();
+  td__log(TD_LOG_INFO, "stopped", NULL);
+  exit_code = 0;
+out:
+  uv_loop_close(app->loop);
+  free(app->http);
+  td__ratelimit_free(app->login_limits);
+  json_decref(app->openapi);
+  json_decref(app->config);
+  free(app->data_dir);
+  free(app->db_path);
+  return exit_code;
+}

@@ -1,0 +1,47 @@
+/* The running server: loop, writer, HTTP listener, routes, configuration. */
+#ifndef TD_API_APP_H
+#define TD_API_APP_H
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "api/call.h"
+#include "auth/ratelimit.h"
+#include "http/http.h"
+#include "store/writer.h"
+
+struct td__app {
+  uv_loop_t *loop;
+  td__writer_t *writer;
+  td__http_server_t *http;
+  char *data_dir;
+  char *db_path;
+  json_t *config;  /* validated configuration (owned) */
+  json_t *openapi; /* the API description, also the source of request body schemas (owned) */
+  td__http_limits_t limits;
+  size_t upload_limit;
+  td__ratelimit_t *login_limits;
+  int64_t started_ms;
+  uv_timer_t lag_timer;
+  uint64_t lag_expected_ns;
+  uv_signal_t sig_term, sig_int;
+  uv_timer_t stop_timer;
+  bool stopping;
+  int exit_code;
+};
+
+/* Serves until SIGTERM/SIGINT. config is taken. Returns the process exit code. */
+int td__app_serve(json_t *config);
+
+/* Routes: the table and lookup. */
+const td__route_t *td__routes(size_t *count);
+/* Finds the route for method and path; fills params. Returns 0, TD_ENOTFOUND, or
+ * TD_EDENIED when the path exists for other methods (then *allow lists them). */
+int td__route_match(const char *method, const char *path, const td__route_t **route,
+                    td__call_t *call, char *allow, size_t allow_size);
+
+/* The dispatcher the HTTP server calls for every request. */
+void td__dispatch(td__http_request_t *req, void *ctx);
+size_t td__dispatch_body_limit(const td__http_request_t *req, void *ctx);
+
+#endif

@@ -1,0 +1,15 @@
+/* Command-line actions that work on a data directory directly (no server running). */
+#ifndef TD_CLI_CLI_H
+#define TD_CLI_CLI_H
+
+#include "store/db.h"
+
+/* Creates the data directory if needed, opens its database read-write and migrates it.
+ * Prints a clear error and returns nonzero on failure. */
+int td__cli_open_store(const char *data_dir, td__db_t **out);
+/* `talentd demo --data DIR`: a realistic demo data set and one login per role. */
+int td__cli_demo(const char *data_dir);
+/* `talentd import candidates FILE.csv --data DIR`. */
+int td__cli_import_candidates(const char *data_dir, const char *csv_path);
+
+#endif

@@ -1,0 +1,99 @@
+/* The HTTP/1.1 server: strict parsing (llhttp, no lenient flags), every limit of
+ * ARCHITECTURE section 8, keep-alive and pipelining with responses in request order.
+ *
+ * The server calls on_request once per complete request, on the loop thread. The request
+ * is owned by the server; the handler must call td__http_respond exactly once, from the
+ * loop thread, now or later (after work on another thread). */
+#ifndef TD_HTTP_HTTP_H
+#define TD_HTTP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "util/buf.h"
+
+typedef struct td__http_server td__http_server_t;
+typedef struct td__http_conn td__http_conn_t;
+
+typedef struct td__http_header {
+  char *name; /* lower-cased */
+  char *value;
+} td__http_header_t;
+
+typedef struct td__http_request {
+  /* Parsed request; read-only for handlers (safe to read from a worker thread). */
+  const char *method; /* "GET", "POST"... */
+  char *target;       /* the raw request-target */
+  char *path;         /* target up to '?', not decoded */
+  char *query;        /* after '?', or NULL */
+  td__http_header_t *headers;
+  size_t header_count;
+  td__buf_t body;
+  int http_minor;
+  char remote_ip[48];
+  uint64_t start_ns;
+  /* Set by the dispatcher for logs and metrics. */
+  const char *route_pattern;
+  /* Private to the server. */
+  td__http_conn_t *conn;
+  struct td__http_request *next;
+  size_t header_bytes, header_field_len, header_value_len;
+  bool responded, close_after;
+  bool seen_host;
+  int status;
+  td__buf_t response;
+} td__http_request_t;
+
+typedef struct td__http_limits {
+  size_t max_url;          /* 8 KiB: longer answers 414 */
+  size_t max_header;       /* 8 KiB for one header line: 431 */
+  size_t max_headers;      /* 100 headers: 431 */
+  size_t max_header_bytes; /* 32 KiB in all: 431 */
+  size_t max_body;         /* 1 MiB: 413 (a route may allow more through body_limit) */
+  unsigned header_timeout_ms;     /* 10 s from the first byte of a request to its last header */
+  unsigned body_timeout_ms;       /* 30 s for the body once headers are in */
+  unsigned keepalive_timeout_ms;  /* 5 s idle between requests */
+  unsigned send_timeout_ms;       /* 60 s for a client to take our response */
+  unsigned max_requests_per_conn; /* 1,000: the last one is answered with Connection: close */
+  size_t max_write_queue;         /* 1 MiB: stop reading while more is queued */
+  unsigned max_pipeline;          /* requests in flight per connection before parsing pauses */
+  unsigned max_connections;       /* beyond this, new connections are closed at once */
+} td__http_limits_t;
+
+typedef void (*td__http_request_cb)(td__http_request_t *req, void *ctx);
+/* Called when headers are complete; returns the body limit for this request (0 = default). */
+typedef size_t (*td__http_body_limit_cb)(const td__http_request_t *req, void *ctx);
+
+void td__http_limits_default(td__http_limits_t *limits);
+
+/* Binds host:port (port 0 picks one) and starts accepting. Returns 0 or a TD_E* code. */
+int td__http_server_start(uv_loop_t *loop, const char *host, int port, const td__http_limits_t *limits,
+                          td__http_request_cb on_request, td__http_body_limit_cb body_limit, void *ctx,
+                          td__http_server_t **out);
+/* The port actually bound. */
+int td__http_server_port(td__http_server_t *srv);
+/* Stops accepting; open connections finish their in-flight requests and close. on_drained
+ * runs on the loop once every connection is gone. */
+void td__http_server_shutdown(td__http_server_t *srv, void (*on_drained)(void *), void *arg);
+/* Connections currently open. */
+size_t td__http_server_connections(td__http_server_t *srv);
+/* Requests received but not yet answered. */
+size_t td__http_server_inflight(td__http_server_t *srv);
+
+/* Returns the first header with that (lower-case) name, or NULL. */
+const char *td__http_header(const td__http_request_t *req, const char *lower_name);
+
+/* Appends "Name: value\r\n" to headers. Refuses (TD_EINVAL) names that are not tokens and
+ * values with CR, LF or NUL, so user data can never split a response. */
+int td__http_header_add(td__buf_t *headers, const char *name, const char *value);
+
+/* Sends the response: status, optional content type, extra header lines built with
+ * td__http_header_add (may be NULL), and the body (copied). Exactly once per request. */
+void td__http_respond(td__http_request_t *req, int status, const char *content_type,
+                      const td__buf_t *extra_headers, const char *body, size_t body_len);
+
+const char *td__http_reason(int status);
+
+#endif

@@ -1,0 +1,230 @@
+/* The talentd command line: serve, migrate, user, token, demo, import, openapi, version. */
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/app.h"
+#include "api/openapi.h"
+#include "auth/authn.h"
+#include "cli/cli.h"
+#include "domain/users.h"
+#include "store/migrate.h"
+#include "talentd/types.h"
+#include "util/config.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#define MAX_SETS 64
+
+static void usage(FILE *to) {
+  fprintf(to,
+          "usage: talentd <command> [options]\n"
+          "\n"
+          "  serve   --data DIR [--listen HOST:PORT] [--config FILE] [--set key.path=value]...\n"
+          "  migrate --data DIR                  apply schema migrations and exit\n"
+          "  user add --data DIR --email E --name N --role R --password-stdin\n"
+          "  token create --data DIR --email E [--name N]   prints only the new token\n"
+          "  demo    --data DIR                  fill a new data directory with demo data\n"
+          "  import candidates FILE.csv --data DIR\n"
+          "  openapi                             print the API description\n"
+          "  version\n");
+}
+
+typedef struct options {
+  const char *data, *listen, *config, *email, *name, *role;
+  bool password_stdin;
+  const char *sets[MAX_SETS];
+  int set_count;
+  int first_arg; /* index of the first positional argument after the options */
+} options_t;
+
+static int parse_options(int argc, char **argv, options_t *o) {
+  static const struct option longopts[] = {
+      {"data", required_argument, NULL, 'd'},   {"listen", required_argument, NULL, 'l'},
+      {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
+      {"email", required_argument, NULL, 'e'},  {"name", required_argument, NULL, 'n'},
+      {"role", required_argument, NULL, 'r'},   {"password-stdin", no_argument, NULL, 'p'},
+      {NULL, 0, NULL, 0}};
+  int ch;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    switch (ch) {
+      case 'd': o->data = optarg; break;
+      case 'l': o->listen = optarg; break;
+      case 'c': o->config = optarg; break;
+      case 's':
+        if (o->set_count == MAX_SETS) {
+          fprintf(stderr, "talentd: at most %d --set options\n", MAX_SETS);
+          return -1;
+        }
+        o->sets[o->set_count++] = optarg;
+        break;
+      case 'e': o->email = optarg; break;
+      case 'n': o->name = optarg; break;
+      case 'r': o->role = optarg; break;
+      case 'p': o->password_stdin = true; break;
+      default: return -1;
+    }
+  }
+  o->first_arg = optind;
+  return 0;
+}
+
+static int cmd_serve(options_t *o) {
+  const char *sets[MAX_SETS + 2];
+  int n = 0;
+  char data_set[4096], listen_set[512];
+  /* --data and --listen are shorthands for --set data=... and --set listen=... */
+  for (int i = 0; i < o->set_count; i++) sets[n++] = o->sets[i];
+  if (o->data) {
+    json_t *s = json_string(o->data);
+    char *quoted = json_dumps(s, JSON_ENCODE_ANY);
+    snprintf(data_set, sizeof data_set, "data=%s", quoted);
+    free(quoted);
+    json_decref(s);
+    sets[n++] = data_set;
+  }
+  if (o->listen) {
+    snprintf(listen_set, sizeof listen_set, "listen=%s", o->listen);
+    sets[n++] = listen_set;
+  }
+  json_t *config = td__config_load(o->config, sets, n);
+  if (config == NULL) return 2;
+  return td__app_serve(config);
+}
+
+static int cmd_migrate(options_t *o) {
+  td__db_t *db = NULL;
+  int rc = td__cli_open_store(o->data, &db);
+  if (rc) return 1;
+  printf("schema version %d\n", td__migrate_latest());
+  td__db_close(db);
+  return 0;
+}
+
+/* Reads one line from stdin without echo concerns (it is a pipe in scripts). */
+static int read_password(char *out, size_t size) {
+  if (fgets(out, (int)size, stdin) == NULL) return -1;
+  out[strcspn(out, "\r\n")] = '\0';
+  return out[0] ? 0 : -1;
+}
+
+static int cmd_user_add(options_t *o) {
+  if (!o->data || !o->email || !o->name || !o->role) {
+    fprintf(stderr, "talentd user add: --data, --email, --name and --role are required\n");
+    return 2;
+  }
+  td__role_t role = td__role_parse(o->role);
+  if (role == TD_ROLE_NONE) {
+    fprintf(stderr, "talentd user add: --role must be admin, recruiter, hiring_manager or interviewer\n");
+    return 2;
+  }
+  char password[1100], hash[crypto_pwhash_STRBYTES];
+  bool with_password = false;
+  if (o->password_stdin) {
+    if (read_password(password, sizeof password) != 0 || strlen(password) < 12) {
+      fprintf(stderr, "talentd user add: the password (on stdin) must be at least 12 characters\n");
+      return 2;
+    }
+    if (td__password_hash(password, hash, sizeof hash) != 0) return 1;
+    sodium_memzero(password, sizeof password);
+    with_password = true;
+  }
+  td__db_t *db = NULL;
+  if (td__cli_open_store(o->data, &db)) return 1;
+  char id[TD_ID_MAX];
+  int rc = td__user_create(db, o->email, o->name, role, with_password ? hash : NULL, td__time_now_ms(), id);
+  td__db_close(db);
+  if (rc == TD_ECONFLICT) {
+    fprintf(stderr, "talentd user add: a user with that email already exists\n");
+    return 1;
+  }
+  if (rc) {
+    fprintf(stderr, "talentd user add: %s\n", td_strerror(rc));
+    return 1;
+  }
+  printf("%s\n", id);
+  return 0;
+}
+
+static int cmd_token_create(options_t *o) {
+  if (!o->data || !o->email) {
+    fprintf(stderr, "talentd token create: --data and --email are required\n");
+    return 2;
+  }
+  td__db_t *db = NULL;
+  if (td__cli_open_store(o->data, &db)) return 1;
+  char user_id[TD_ID_MAX], hash[256], token[64], token_id[TD_ID_MAX];
+  int rc = td__user_credentials(db, o->email, user_id, hash, sizeof hash);
+  if (rc == 0)
+    rc = td__token_create(db, user_id, o->name ? o->name : "cli", 1, 0, td__time_now_ms(), token, token_id);
+  td__db_close(db);
+  if (rc == TD_ENOTFOUND) {
+    fprintf(stderr, "talentd token create: no active user with that email\n");
+    return 1;
+  }
+  if (rc) {
+    fprintf(stderr, "talentd token create: %s\n", td_strerror(rc));
+    return 1;
+  }
+  printf("%s\n", token);
+  return 0;
+}
+
+static int cmd_openapi(void) {
+  const char *error = NULL;
+  json_t *doc = td__openapi_build(&error);
+  if (doc == NULL) {
+    fprintf(stderr, "talentd: %s\n", error);
+    return 1;
+  }
+  json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  printf("\n");
+  json_decref(doc);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (sodium_init() < 0) {
+    fprintf(stderr, "talentd: libsodium failed to initialise\n");
+    return 1;
+  }
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  bool two_words = argc > 2 && (strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "import") == 0);
+  const char *sub = two_words ? argv[2] : NULL;
+  int shift = two_words ? 2 : 1;
+  options_t o = {0};
+  if (parse_options(argc - shift, argv + shift, &o) != 0) {
+    usage(stderr);
+    return 2;
+  }
+  char **rest = argv + shift + o.first_arg;
+  int rest_count = argc - shift - o.first_arg;
+  if (strcmp(cmd, "serve") == 0) return cmd_serve(&o);
+  if (strcmp(cmd, "migrate") == 0) return cmd_migrate(&o);
+  if (strcmp(cmd, "user") == 0 && sub && strcmp(sub, "add") == 0) return cmd_user_add(&o);
+  if (strcmp(cmd, "token") == 0 && sub && strcmp(sub, "create") == 0) return cmd_token_create(&o);
+  if (strcmp(cmd, "demo") == 0) return td__cli_demo(o.data);
+  if (strcmp(cmd, "import") == 0 && sub && strcmp(sub, "candidates") == 0)
+    return td__cli_import_candidates(o.data, rest_count > 0 ? rest[0] : NULL);
+  if (strcmp(cmd, "openapi") == 0) return cmd_openapi();
+  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    printf("talentd %s (schema %d)\n", TD_VERSION, td__migrate_latest());
+    return 0;
+  }
+  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  usage(stderr);
+  return 2;
+}

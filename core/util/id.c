@@ -1,0 +1,34 @@
+/* Ids and tokens from libsodium's CSPRNG. */
+#include "util/id.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+void td__id_new(const char *prefix, char out[TD_ID_MAX]) {
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+  unsigned char raw[17];
+  randombytes_buf(raw, 16);
+  raw[16] = 0;
+  char body[27];
+  unsigned acc = 0;
+  int bits = 0, n = 0;
+  for (int i = 0; i < 17 && n < 26; i++) {
+    acc = (acc << 8) | raw[i];
+    bits += 8;
+    while (bits >= 5 && n < 26) {
+      body[n++] = alphabet[(acc >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  body[26] = '\0';
+  snprintf(out, TD_ID_MAX, "%s_%s", prefix, body);
+}
+
+void td__random_token(size_t n, char *out, size_t out_size) {
+  unsigned char raw[64];
+  if (n > sizeof raw) n = sizeof raw;
+  randombytes_buf(raw, n);
+  sodium_bin2base64(out, out_size, raw, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  sodium_memzero(raw, sizeof raw);
+}
