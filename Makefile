@@ -15,7 +15,7 @@ LISTEN     ?= 127.0.0.1:8080
 JOBS       ?= 2
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test test-normal test-asan fuzz bench install clean
+.PHONY: all deps build run test test-normal test-asan fuzz bench install clean openapi
 
 all: build
 
@@ -32,10 +32,17 @@ deps:
 
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD) -j$(JOBS)
+	@cmake --build $(BUILD) -j$(JOBS) >/dev/null
 
 run: deps build
-	@if [ ! -f $(DATA)/talentd.db ]; then $(BUILD)/talentd demo --data $(DATA); fi
+	@if [ ! -f $(DATA)/talentd.db ]; then $(BUILD)/talentd demo --data $(DATA) 2>/dev/null >/dev/null \
+	  || { rm -rf $(DATA); echo "demo data failed: run '$(BUILD)/talentd demo --data $(DATA)' to see why"; exit 1; }; fi
+	@echo; cat $(DATA)/demo-logins.txt; echo
+	@echo "Serving on http://$(LISTEN)  (API: http://$(LISTEN)/api/v1/openapi.json; Ctrl-C stops)"
+	@echo "Sign in:  curl -i -X POST http://$(LISTEN)/api/v1/sessions -H 'Content-Type: application/json' \\"
+	@echo "            -d '{\"email\":\"recruiter@demo.talentd.local\",\"password\":\"<from above>\"}'"
+	@echo "or make a token:  $(BUILD)/talentd token create --data $(DATA) --email recruiter@demo.talentd.local"
+	@echo
 	@$(BUILD)/talentd serve --data $(DATA) --listen $(LISTEN)
 
 test: deps test-normal test-asan fuzz
@@ -58,6 +65,10 @@ fuzz:
 
 bench: deps build
 	@tests/bench/run.sh $(BUILD)
+
+# schemas/openapi.json is generated from the fragments in schemas/openapi/; a test checks it is current.
+openapi: build
+	@$(BUILD)/talentd openapi > schemas/openapi.json.tmp && mv schemas/openapi.json.tmp schemas/openapi.json
 
 install: build
 	@cmake --install $(BUILD)

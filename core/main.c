@@ -31,7 +31,8 @@ static void usage(FILE *to) {
           "  token create --data DIR --email E [--name N]   prints only the new token\n"
           "  demo    --data DIR                  fill a new data directory with demo data\n"
           "  import candidates FILE.csv --data DIR\n"
-          "  openapi                             print the API description\n"
+          "  openapi                             print the API description (schemas/openapi.json)\n"
+          "  routes                              list every route\n"
           "  version\n");
 }
 
@@ -176,6 +177,14 @@ static int cmd_token_create(options_t *o) {
   return 0;
 }
 
+/* Prints "METHOD PATTERN" for every route, for tests and for people. */
+static int cmd_routes(void) {
+  size_t count = 0;
+  const td__route_t *routes = td__routes(&count);
+  for (size_t i = 0; i < count; i++) printf("%s %s\n", routes[i].method, routes[i].pattern);
+  return 0;
+}
+
 static int cmd_openapi(void) {
   const char *error = NULL;
   json_t *doc = td__openapi_build(&error);
@@ -217,6 +226,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "import") == 0 && sub && strcmp(sub, "candidates") == 0)
     return td__cli_import_candidates(o.data, rest_count > 0 ? rest[0] : NULL);
   if (strcmp(cmd, "openapi") == 0) return cmd_openapi();
+  if (strcmp(cmd, "routes") == 0) return cmd_routes();
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("talentd %s (schema %d)\n", TD_VERSION, td__migrate_latest());
     return 0;

@@ -233,3 +233,11 @@ int td__call_from_ctx(td__call_t *call, td__ctx_t *ctx, int rc) {
   if (rc != 0) return td__problem_internal(call, rc);
   return 0;
 }
+
+int td__problem_query(td__call_t *call, const char *name, const char *message) {
+  char pointer[96], detail[256];
+  snprintf(pointer, sizeof pointer, "/query/%s", name);
+  snprintf(detail, sizeof detail, "%s %s", name, message);
+  td__problem(call, 400, "Invalid query parameter", detail);
+  return td__problem_field(call, pointer, message);
+}

@@ -141,4 +141,8 @@ void td__call_ctx(td__call_t *call, td__ctx_t *ctx);
  * nothing was refused. */
 int td__call_from_ctx(td__call_t *call, td__ctx_t *ctx, int rc);
 
+/* A 400 problem for a bad query parameter: detail "<name> <message>" and an error whose
+ * pointer is /query/<name>. Returns TD_EINVAL. */
+int td__problem_query(td__call_t *call, const char *name, const char *message);
+
 #endif

@@ -36,21 +36,20 @@ typedef struct td__http_request {
   uint64_t start_ns;
   /* Set by the dispatcher for logs and metrics. */
   const char *route_pattern;
-  /* Private to the server. */
+  /* Private to the server and the parser. */
   td__http_conn_t *conn;
   struct td__http_request *next;
-  size_t header_bytes, header_field_len, header_value_len;
   bool responded, close_after;
-  bool seen_host;
+  bool expect_continue; /* answer "100 Continue" before the body arrives */
   int status;
   td__buf_t response;
 } td__http_request_t;
 
 typedef struct td__http_limits {
-  size_t max_url;          /* 8 KiB: longer answers 414 */
-  size_t max_header;       /* 8 KiB for one header line: 431 */
+  size_t max_url;          /* 8 KiB for the request target: longer answers 414 */
+  size_t max_header;       /* 8 KiB for one field line, name and value bytes: 431 */
   size_t max_headers;      /* 100 headers: 431 */
-  size_t max_header_bytes; /* 32 KiB in all: 431 */
+  size_t max_header_bytes; /* 32 KiB for the whole head as sent (request line, fields, CRLFs): 431 */
   size_t max_body;         /* 1 MiB: 413 (a route may allow more through body_limit) */
   unsigned header_timeout_ms;     /* 10 s from the first byte of a request to its last header */
   unsigned body_timeout_ms;       /* 30 s for the body once headers are in */
@@ -85,12 +84,18 @@ size_t td__http_server_inflight(td__http_server_t *srv);
 /* Returns the first header with that (lower-case) name, or NULL. */
 const char *td__http_header(const td__http_request_t *req, const char *lower_name);
 
-/* Appends "Name: value\r\n" to headers. Refuses (TD_EINVAL) names that are not tokens and
- * values with CR, LF or NUL, so user data can never split a response. */
+/* Appends "Name: value\r\n" to headers. Refuses (TD_EINVAL, headers untouched) names that are
+ * not tokens (RFC 9110 5.6.2) and values with CR, LF, NUL or any other control byte but HTAB,
+ * so user data (file names, redirect targets) can never split or smuggle a response. */
 int td__http_header_add(td__buf_t *headers, const char *name, const char *value);
+/* The same for a value of value_len bytes that may hold NUL (refused like CR and LF). */
+int td__http_header_addn(td__buf_t *headers, const char *name, const char *value, size_t value_len);
+/* True if value (value_len bytes) may be sent as a field value. */
+bool td__http_field_value_ok(const char *value, size_t value_len);
 
 /* Sends the response: status, optional content type, extra header lines built with
- * td__http_header_add (may be NULL), and the body (copied). Exactly once per request. */
+ * td__http_header_add (may be NULL), and the body (copied). Exactly once per request. A content
+ * type that is not a valid field value is replaced by application/octet-stream. */
 void td__http_respond(td__http_request_t *req, int status, const char *content_type,
                       const td__buf_t *extra_headers, const char *body, size_t body_len);
 

@@ -200,6 +200,14 @@ def expect_problem(resp, status, pointer=None):
     return resp
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_reports(log):
+    """Lines of a server log that are sanitizer findings."""
+    return [line for line in log.splitlines() if any(m in line for m in SANITIZER_MARKERS)]
+
+
 def main(server_args=(), start=True, users=True):
     """Runs every test_* function of the calling module. Each takes the shared server."""
     module = sys.modules["__main__"]
@@ -225,6 +233,13 @@ def main(server_args=(), start=True, users=True):
                 failed += 0 if server.proc is None else 1
                 server.proc = None
                 server.start()
+        if start and server.proc is not None:
+            # A clean stop is part of passing: exit 0 and no sanitizer report in the log.
+            rc = server.stop()
+            problems = sanitizer_reports(server.log())
+            if rc != 0 or problems:
+                failed += 1
+                print("FAIL server shutdown: exit code %s; %s" % (rc, problems[:3]))
     finally:
         if failed:
             print("--- server log tail ---")

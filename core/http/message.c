@@ -1,0 +1,96 @@
+/* Helpers on HTTP messages shared by the parser and the server: header lookup, the safe
+ * response-header setter, reason phrases, the token alphabet, freeing a request. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/parser.h"
+#include "talentd/types.h"
+
+bool td__http_is_tchar(unsigned char c) {
+  /* RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+   * "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA. isalnum is locale-free in the C locale we run. */
+  return (c < 0x80 && isalnum(c)) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+void td__http_request_free(td__http_request_t *r) {
+  if (r == NULL) return;
+  for (size_t i = 0; i < r->header_count; i++) {
+    free(r->headers[i].name);
+    free(r->headers[i].value);
+  }
+  free(r->headers);
+  free(r->target);
+  free(r->path);
+  free(r->query);
+  td__buf_free(&r->body);
+  td__buf_free(&r->response);
+  free(r);
+}
+
+const char *td__http_header(const td__http_request_t *req, const char *lower_name) {
+  for (size_t i = 0; i < req->header_count; i++)
+    if (strcmp(req->headers[i].name, lower_name) == 0) return req->headers[i].value;
+  return NULL;
+}
+
+bool td__http_field_value_ok(const char *value, size_t value_len) {
+  /* field-value = *( VCHAR / obs-text / SP / HTAB ): any other control byte could split the
+   * response or confuse a downstream parser. */
+  for (size_t i = 0; i < value_len; i++) {
+    unsigned char c = (unsigned char)value[i];
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+int td__http_header_addn(td__buf_t *headers, const char *name, const char *value, size_t value_len) {
+  if (headers == NULL || name == NULL || *name == '\0' || value == NULL) return TD_EINVAL;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+    if (!td__http_is_tchar(*p)) return TD_EINVAL;
+  if (!td__http_field_value_ok(value, value_len)) return TD_EINVAL;
+  td__buf_puts(headers, name);
+  td__buf_puts(headers, ": ");
+  td__buf_append(headers, value, value_len);
+  td__buf_puts(headers, "\r\n");
+  return 0;
+}
+
+int td__http_header_add(td__buf_t *headers, const char *name, const char *value) {
+  return td__http_header_addn(headers, name, value, value ? strlen(value) : 0);
+}
+
+const char *td__http_reason(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}

@@ -1,0 +1,178 @@
+"""make bench: talentd against a bare libuv+llhttp server, measured in the same run with wrk
+(64 connections, 2 threads), on a data set of 100,000 candidates with 2 KB of resume text.
+
+Figures printed (goals from the core issue; they are goals, not gates):
+  (a) authenticated GET /api/v1/candidates/{id}: requests/s, ratio to the bare server (goal >= 0.5)
+  (b) GET /api/v1/candidates?q=<two words>: p99 latency (goal <= 20 ms)
+  (c) POST /api/v1/applications/{id}/moves, durable: moves/s (goal >= 5,000)
+  (d) event-loop lag p99 during (a)-(c), from /metrics (goal <= 5 ms)
+"""
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+import harness  # noqa: E402
+
+BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
+CANDIDATES = int(os.environ.get("TD_BENCH_CANDIDATES", "100000"))
+APPLICATIONS = int(os.environ.get("TD_BENCH_APPLICATIONS", "20000"))
+DURATION = os.environ.get("TD_BENCH_DURATION", "10s")
+WORDS = ("python kubernetes postgres rust golang react terraform kafka spark airflow figma swift kotlin "
+         "django flask redis linux networking security compliance payroll recruiting sourcing marketing "
+         "finance analytics tableau excel salesforce hubspot negotiation leadership mentoring design").split()
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def wrk(url, script=None, headers=(), duration=DURATION, connections=64):
+    cmd = ["wrk", "-t2", "-c%d" % connections, "-d" + duration, "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    cmd.append(url)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {}
+    for pct, val, unit in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+        lat[int(pct)] = float(val) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": rps, "latency_ms": lat, "non2xx": int(non2xx.group(1)) if non2xx else 0, "raw": out}
+
+
+def lag_histogram(s):
+    text = s.get("/metrics", role=None).raw.decode()
+    buckets = {}
+    for le, count in re.findall(r'td_event_loop_lag_seconds_bucket\{le="([^"]+)"\} (\d+)', text):
+        buckets[le] = int(count)
+    return buckets
+
+
+def lag_p99(before, after):
+    deltas = [(float("inf") if le == "+Inf" else float(le), after[le] - before.get(le, 0)) for le in after]
+    deltas.sort()
+    total = deltas[-1][1]
+    for bound, cumulative in deltas:
+        if total and cumulative >= 0.99 * total:
+            return bound * 1000.0
+    return 0.0
+
+
+def seed(s):
+    """Creates the data set through the API (the real write path), in parallel."""
+    rng = random.Random(7)
+    resume_words = WORDS * 3
+    ids = []
+    lock = threading.Lock()
+
+    def worker(start, count):
+        conn = s.connect()
+        local = []
+        for i in range(start, start + count):
+            resume = " ".join(rng.choice(resume_words) for _ in range(300))[:2048]
+            r = s.post("/api/v1/candidates", {"first_name": "Cand%d" % i, "last_name": "Bench",
+                                              "emails": ["c%d@bench.test" % i], "resume_text": resume}, conn=conn)
+            if r.status != 201:
+                raise SystemExit("seeding failed: %r" % r)
+            local.append(r.json["id"])
+        with lock:
+            ids.extend(local)
+
+    per = CANDIDATES // 8
+    threads = [threading.Thread(target=worker, args=(k * per, per)) for k in range(8)]
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("seeded %d candidates in %.1f s" % (len(ids), time.time() - t0), flush=True)
+    job = s.post("/api/v1/jobs", {"title": "Bench engineer", "department": "Engineering", "status": "open"}).json
+    stages = [st["id"] for st in job["stages"]]
+    apps = []
+    conn = s.connect()
+    for cid in ids[:APPLICATIONS]:
+        r = s.post("/api/v1/applications", {"candidate_id": cid, "job_id": job["id"], "source": "bench"}, conn=conn)
+        apps.append(r.json["id"])
+    return ids, apps, stages
+
+
+def write_scripts(tmp, token, ids, apps, stages):
+    get_lua = os.path.join(tmp, "get.lua")
+    with open(get_lua, "w") as f:
+        f.write('local ids = {%s}\nlocal i = 0\nrequest = function()\n i = i + 1\n'
+                ' return wrk.format("GET", "/api/v1/candidates/" .. ids[(i %% #ids) + 1])\nend\n'
+                % ",".join('"%s"' % c for c in ids[:5000]))
+    search_lua = os.path.join(tmp, "search.lua")
+    pairs = ["%s+%s" % (random.choice(WORDS), random.choice(WORDS)) for _ in range(200)]
+    with open(search_lua, "w") as f:
+        f.write('local q = {%s}\nlocal i = 0\nrequest = function()\n i = i + 1\n'
+                ' return wrk.format("GET", "/api/v1/candidates?limit=20&q=" .. q[(i %% #q) + 1])\nend\n'
+                % ",".join('"%s"' % p for p in pairs))
+    # Each wrk thread moves its own half of the applications, round-robin between two stages,
+    # so no application is moved twice at once.
+    moves_lua = os.path.join(tmp, "moves.lua")
+    with open(moves_lua, "w") as f:
+        f.write('local apps = {%s}\nlocal stages = {"%s", "%s"}\nlocal counter = 1\n'
+                'local threads = {}\nsetup = function(thread) thread:set("id", counter); counter = counter + 1 end\n'
+                'init = function(args) n = 0 end\n'
+                'request = function()\n'
+                ' local half = math.floor(#apps / 2)\n'
+                ' local k = (n %% half) + 1 + (id - 1) * half\n'
+                ' local round = math.floor(n / half)\n'
+                ' n = n + 1\n'
+                ' local body = \'{"to_stage_id":"\' .. stages[(round %% 2) + 1] .. \'"}\'\n'
+                ' return wrk.format("POST", "/api/v1/applications/" .. apps[k] .. "/moves", nil, body)\nend\n'
+                % (",".join('"%s"' % a for a in apps), stages[2], stages[3]))
+    return get_lua, search_lua, moves_lua
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="talentd-bench-")
+    bare = subprocess.Popen([os.path.join(BUILD, "tests", "bare_server"), "18931"], stdout=subprocess.PIPE)
+    bare.stdout.readline()
+    s = harness.Server()
+    try:
+        s.start("--set", "log_level=warn")
+        token = s.tokens["admin"]
+        ids, apps, stages = seed(s)
+        get_lua, search_lua, moves_lua = write_scripts(tmp, token, ids, apps, stages)
+        auth = ["Authorization: Bearer " + token]
+        ceiling = wrk("http://127.0.0.1:18931/", script=get_lua)
+        before = lag_histogram(s)
+        a = wrk("http://127.0.0.1:%d" % s.port, script=get_lua, headers=auth)
+        b = wrk("http://127.0.0.1:%d" % s.port, script=search_lua, headers=auth)
+        c = wrk("http://127.0.0.1:%d" % s.port, script=moves_lua,
+                headers=auth + ["Content-Type: application/json"])
+        after = lag_histogram(s)
+        results = {
+            "ceiling_rps": ceiling["rps"],
+            "a_get_rps": a["rps"], "a_ratio": a["rps"] / ceiling["rps"], "a_p99_ms": a["latency_ms"].get(99),
+            "a_non2xx": a["non2xx"],
+            "b_search_rps": b["rps"], "b_p50_ms": b["latency_ms"].get(50), "b_p99_ms": b["latency_ms"].get(99),
+            "b_non2xx": b["non2xx"],
+            "c_moves_per_s": c["rps"], "c_p99_ms": c["latency_ms"].get(99), "c_non2xx": c["non2xx"],
+            "d_loop_lag_p99_ms": lag_p99(before, after),
+        }
+        print(json.dumps(results, indent=2))
+        print("(a) GET candidate: %.0f req/s = %.2f x ceiling (%.0f req/s); goal >= 0.5" %
+              (a["rps"], results["a_ratio"], ceiling["rps"]))
+        print("(b) search p99: %.1f ms (p50 %.1f ms); goal <= 20 ms" % (b["latency_ms"].get(99, -1),
+                                                                       b["latency_ms"].get(50, -1)))
+        print("(c) durable moves: %.0f/s (non-2xx %d); goal >= 5000" % (c["rps"], c["non2xx"]))
+        print("(d) event-loop lag p99 under (a)-(c): <= %.1f ms (histogram bound); goal <= 5 ms" %
+              results["d_loop_lag_p99_ms"])
+    finally:
+        s.cleanup()
+        bare.terminate()
+        bare.wait()
+
+
+if __name__ == "__main__":
+    main()
