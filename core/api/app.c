@@ -11,6 +11,8 @@
 
 #include "api/openapi.h"
 #include "auth/authn.h"
+#include "domain/housekeeping.h"
+#include "domain/phone.h"
 #include "store/migrate.h"
 #include "store/reader.h"
 #include "talentd/types.h"
@@ -22,6 +24,7 @@
 
 #define LAG_INTERVAL_MS 50
 #define STOP_DEADLINE_MS 4500
+#define HOUSEKEEPING_INTERVAL_MS (10 * 60 * 1000)
 
 static void apply_config(td__app_t *app) {
   const json_t *c = app->config;
@@ -40,6 +43,7 @@ static void apply_config(td__app_t *app) {
       (unsigned)td__config_int(c, "http.max_requests_per_connection", l->max_requests_per_conn);
   l->max_connections = (unsigned)td__config_int(c, "http.max_connections", l->max_connections);
   l->max_write_queue = (size_t)td__config_int(c, "http.max_write_queue_bytes", (long long)l->max_write_queue);
+  l->max_connection_ms = (unsigned)td__config_int(c, "http.max_connection_ms", (long long)l->max_connection_ms);
   app->upload_limit = (size_t)td__config_int(c, "http.max_upload_bytes", 10LL * 1024 * 1024);
 
   td__auth_settings_t *a = &td__auth_settings;
@@ -49,6 +53,8 @@ static void apply_config(td__app_t *app) {
   a->session_absolute_ms = td__config_int(c, "auth.session_absolute_hours", 12) * 3600 * 1000;
   a->login_failures_per_account = (int)td__config_int(c, "auth.login_failures_per_account_per_hour", 100);
   a->login_failures_per_ip = (int)td__config_int(c, "auth.login_failures_per_ip_per_hour", 1000);
+
+  td__phone_set_default_calling_code(td__config_str(c, "candidates.default_calling_code", "1"));
 
   const char *level = td__config_str(c, "log_level", "info");
   td__log_set_level(strcmp(level, "debug") == 0  ? TD_LOG_DEBUG
@@ -68,6 +74,26 @@ static void on_lag_tick(uv_timer_t *t) {
   app->lag_expected_ns = now + LAG_INTERVAL_MS * 1000000ULL;
 }
 
+/* Housekeeping runs as an ordinary write every few minutes. */
+static int run_housekeeping(td__db_t *db, void *arg) {
+  (void)arg;
+  return td__housekeeping_run(db, td__time_now_ms(), td__auth_settings.session_absolute_ms);
+}
+
+static void housekeeping_done(void *arg, int rc) {
+  td__app_t *app = arg;
+  app->housekeeping_busy = false;
+  if (rc) td__log(TD_LOG_WARN, "housekeeping_failed", json_pack("{s:i}", "code", rc));
+}
+
+static void on_housekeeping_tick(uv_timer_t *t) {
+  td__app_t *app = t->data;
+  if (app->housekeeping_busy || app->stopping || app->writer == NULL) return;
+  app->housekeeping_busy = true;
+  app->housekeeping_op = (td__write_op_t){.run = run_housekeeping, .done = housekeeping_done, .arg = app};
+  td__writer_submit(app->writer, &app->housekeeping_op);
+}
+
 static void close_walk(uv_handle_t *h, void *arg) {
   (void)arg;
   if (!uv_is_closing(h)) uv_close(h, NULL);
@@ -79,6 +105,7 @@ static void on_drained(void *arg) {
   td__writer_stop(app->writer);
   app->writer = NULL;
   uv_timer_stop(&app->lag_timer);
+  uv_timer_stop(&app->housekeeping_timer);
   uv_walk(app->loop, close_walk, NULL);
 }
 
@@ -168,6 +195,9 @@ int td__app_serve(json_t *config) {
   uv_timer_init(app->loop, &app->lag_timer);
   app->lag_timer.data = app;
   uv_timer_start(&app->lag_timer, on_lag_tick, LAG_INTERVAL_MS, LAG_INTERVAL_MS);
+  uv_timer_init(app->loop, &app->housekeeping_timer);
+  app->housekeeping_timer.data = app;
+  uv_timer_start(&app->housekeeping_timer, on_housekeeping_tick, 1000, HOUSEKEEPING_INTERVAL_MS);
   uv_timer_init(app->loop, &app->stop_timer);
   app->stop_timer.data = app;
   uv_signal_init(app->loop, &app->sig_term);

@@ -26,6 +26,9 @@ struct td__app {
   uint64_t lag_expected_ns;
   uv_signal_t sig_term, sig_int;
   uv_timer_t stop_timer;
+  uv_timer_t housekeeping_timer;
+  td__write_op_t housekeeping_op;
+  bool housekeeping_busy;
   bool stopping;
   int exit_code;
 };

@@ -1,7 +1,6 @@
 /* /api/v1/applications: create, read, list, the transition log, and the actions (moves,
  * reject, unreject, hire) that are the only way an application's stage changes. Handlers
  * decode and encode; the rules live in domain/applications.c and domain/transitions.c. */
-#include <stdio.h>
 #include <string.h>
 
 #include "api/routes.h"
@@ -15,11 +14,7 @@ static int respond(td__call_t *call, int status, json_t *app, int64_t version) {
   const char *id = json_string_value(json_object_get(app, "id"));
   td__call_set_etag(call, version);
   if (call->route->kind != TD_RUN_READ) td__call_audit(call, "application", id);
-  if (status == 201) {
-    char location[96];
-    snprintf(location, sizeof location, "/api/v1/applications/%s", id);
-    td__http_header_add(&call->headers, "Location", location);
-  }
+  if (status == 201) td__call_set_location(call, "/api/v1/applications", id);
   td__call_set_result(call, status, app);
   return 0;
 }
@@ -44,10 +39,10 @@ static int applications_get(td__call_t *call) {
   return respond(call, 200, app, version);
 }
 
-static int applications_list(td__call_t *call) {
-  int limit;
-  int64_t after;
-  if (td__call_page(call, &limit, &after)) return TD_EINVAL;
+/* GET /applications: the filter from the query (400 naming a malformed parameter), then
+ * the page. arg is the call. */
+static int list_applications(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
+  td__call_t *call = arg;
   td__application_filter_t f = {.job_id = td__call_query(call, "job_id"),
                                 .stage_id = td__call_query(call, "stage_id"),
                                 .status = td__call_query(call, "status"),
@@ -55,30 +50,20 @@ static int applications_list(td__call_t *call) {
   if (f.status) {
     bool known = false;
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) known |= strcmp(f.status, statuses[i]) == 0;
-    if (!known) return td__problem_query(call, "status", "must be one of active, rejected, withdrawn, hired");
+    if (!known) return td__fail_query(ctx, "status", "must be one of active, rejected, withdrawn, hired");
   }
-  td__ctx_t ctx;
-  td__call_ctx(call, &ctx);
-  json_t *items = NULL;
-  int64_t next = 0;
-  int rc = td__application_list(&ctx, &f, limit, after, &items, &next);
-  if (td__call_from_ctx(call, &ctx, rc)) return TD_EINVAL;
-  td__call_set_page(call, items, next ? td__cursor_json(next) : NULL);
-  return 0;
+  return td__application_list(ctx, &f, limit, after, items, next);
+}
+
+static int applications_list(td__call_t *call) { return td__call_list(call, list_applications, call); }
+
+/* The transition log of the application named in the path (arg). */
+static int list_transitions(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
+  return td__application_transitions(ctx, arg, limit, after, items, next);
 }
 
 static int applications_transitions(td__call_t *call) {
-  int limit;
-  int64_t after;
-  if (td__call_page(call, &limit, &after)) return TD_EINVAL;
-  td__ctx_t ctx;
-  td__call_ctx(call, &ctx);
-  json_t *items = NULL;
-  int64_t next = 0;
-  int rc = td__application_transitions(&ctx, call->params[0], limit, after, &items, &next);
-  if (td__call_from_ctx(call, &ctx, rc)) return TD_EINVAL;
-  td__call_set_page(call, items, next ? td__cursor_json(next) : NULL);
-  return 0;
+  return td__call_list(call, list_transitions, call->params[0]);
 }
 
 /* With If-Match: the application must be visible and movable by the caller (so 404 and 403
@@ -88,8 +73,7 @@ static int check_if_match(td__call_t *call, td__ctx_t *ctx) {
   if (call->req == NULL || td__http_header(call->req, "if-match") == NULL) return 0;
   int64_t version = 0;
   int rc = td__application_for_action(ctx, call->params[0], &version);
-  if (td__call_from_ctx(call, ctx, rc)) return TD_EINVAL;
-  return td__call_check_if_match(call, version);
+  return td__call_lookup_if_match(call, ctx, rc, version);
 }
 
 /* The common shape of an action: If-Match, the domain action, the updated application. */

@@ -5,7 +5,6 @@
  *
  * The HTTP layer buffers an upload (up to http.max_upload_bytes, 10 MiB) in memory before
  * the handler runs; it is not yet streamed to disk as it arrives. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -78,27 +77,18 @@ static int upload_record(td__call_t *call) {
   int rc = td__attachment_create(&ctx, &a, &att);
   if (td__call_from_ctx(call, &ctx, rc) != 0) return TD_EINVAL;
   const char *id = json_string_value(json_object_get(att, "id"));
-  char location[128];
-  snprintf(location, sizeof location, "/api/v1/attachments/%s", id);
-  td__http_header_add(&call->headers, "Location", location);
+  td__call_set_location(call, "/api/v1/attachments", id);
   td__call_audit(call, "attachment", id);
   td__call_set_result(call, 201, att);
   return 0;
 }
 
-static int attachments_list(td__call_t *call) {
-  int limit;
-  int64_t after;
-  if (td__call_page(call, &limit, &after)) return TD_EINVAL;
-  td__ctx_t ctx;
-  td__call_ctx(call, &ctx);
-  json_t *items = NULL;
-  int64_t next = 0;
-  int rc = td__attachment_list(&ctx, call->params[0], limit, after, &items, &next);
-  if (td__call_from_ctx(call, &ctx, rc) != 0) return TD_EINVAL;
-  td__call_set_page(call, items, next ? td__cursor_json(next) : NULL);
-  return 0;
+/* The attachments of the candidate named in the path (arg). */
+static int list_attachments(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
+  return td__attachment_list(ctx, arg, limit, after, items, next);
 }
+
+static int attachments_list(td__call_t *call) { return td__call_list(call, list_attachments, call->params[0]); }
 
 /* Content-Disposition: attachment with an ASCII fallback name and the exact UTF-8 name
  * percent-encoded in filename* (RFC 6266, RFC 8187). Nothing of the name reaches the

@@ -10,6 +10,7 @@
 #include "api/app.h"
 #include "api/routes.h"
 #include "auth/authn.h"
+#include "domain/row_json.h"
 #include "domain/users.h"
 #include "talentd/types.h"
 #include "util/mem.h"
@@ -50,36 +51,23 @@ static int users_create(td__call_t *call) {
   return 0;
 }
 
-static int users_list(td__call_t *call) {
-  int limit;
-  int64_t after;
-  if (td__call_page(call, &limit, &after)) return TD_EINVAL;
-  td__stmt_t *st = td__db_stmt(call->db, "SELECT rowid, id, email, name, role, active FROM users WHERE rowid > ?"
-                                         " ORDER BY rowid LIMIT ?");
-  if (st == NULL) return td__problem_internal(call, TD_EIO);
+static json_t *user_row_json(td__stmt_t *st) {
+  return json_pack("{s:s,s:s,s:s,s:s,s:b}", "id", td__stmt_text(st, 1), "email", td__stmt_text(st, 2), "name",
+                   td__stmt_text(st, 3), "role", td__stmt_text(st, 4), "active", (int)td__stmt_int(st, 5));
+}
+
+/* Every user, in the order they were created. */
+static int list_users(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
+  (void)arg;
+  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT rowid, id, email, name, role, active FROM users WHERE rowid > ?"
+                                        " ORDER BY rowid LIMIT ?");
+  if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, after);
   td__stmt_bind_int(st, 2, limit + 1);
-  json_t *items = json_array();
-  int64_t last = 0;
-  int rc;
-  while ((rc = td__stmt_step(st)) == 1) {
-    if ((int)json_array_size(items) == limit) {
-      td__stmt_reset(st);
-      td__call_set_page(call, items, td__cursor_json(last));
-      return 0;
-    }
-    last = td__stmt_int(st, 0);
-    json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s,s:b}", "id", td__stmt_text(st, 1), "email",
-                                           td__stmt_text(st, 2), "name", td__stmt_text(st, 3), "role",
-                                           td__stmt_text(st, 4), "active", (int)td__stmt_int(st, 5)));
-  }
-  if (rc < 0) {
-    json_decref(items);
-    return td__problem_internal(call, rc);
-  }
-  td__call_set_page(call, items, NULL);
-  return 0;
+  return td__row_page(ctx, st, 0, limit, user_row_json, items, next);
 }
+
+static int users_list(td__call_t *call) { return td__call_list(call, list_users, NULL); }
 
 static int users_me(td__call_t *call) {
   json_t *u = td__user_json(call->db, call->principal.user_id);

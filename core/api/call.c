@@ -10,35 +10,42 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-int td__problem(td__call_t *call, int status, const char *title, const char *detail) {
-  json_decref(call->problem);
-  call->problem = json_pack("{s:s,s:s,s:i}", "type", "about:blank", "title", title, "status", status);
-  if (detail) json_object_set_new(call->problem, "detail", json_string(detail));
-  call->status = status;
+/* The call-level problem helpers build on the domain's td__fail* ones: the call's problem
+ * is lent to a context for the build, then taken back with the status it carries. */
+static td__ctx_t problem_ctx(td__call_t *call) {
+  return (td__ctx_t){.problem = call->problem, .cause = call->request_id};
+}
+
+static int take_problem(td__call_t *call, td__ctx_t *ctx) {
+  call->problem = ctx->problem;
+  ctx->problem = NULL;
+  call->status = (int)json_integer_value(json_object_get(call->problem, "status"));
   return TD_EINVAL;
+}
+
+int td__problem(td__call_t *call, int status, const char *title, const char *detail) {
+  td__ctx_t ctx = problem_ctx(call);
+  td__fail(&ctx, status, title, detail);
+  return take_problem(call, &ctx);
 }
 
 int td__problem_field(td__call_t *call, const char *pointer, const char *message) {
-  if (call->problem == NULL)
-    td__problem(call, 422, "Invalid request", "one or more fields are invalid; see errors");
-  json_t *errors = json_object_get(call->problem, "errors");
-  if (errors == NULL) {
-    errors = json_array();
-    json_object_set_new(call->problem, "errors", errors);
-  }
-  json_array_append_new(errors, json_pack("{s:s,s:s}", "pointer", pointer, "message", message));
-  return TD_EINVAL;
+  td__ctx_t ctx = problem_ctx(call);
+  td__fail_field(&ctx, pointer, message);
+  return take_problem(call, &ctx);
 }
 
 int td__problem_not_found(td__call_t *call, const char *what) {
-  char detail[128];
-  snprintf(detail, sizeof detail, "no %s with that id exists, or you may not see it", what);
-  return td__problem(call, 404, "Not found", detail);
+  td__ctx_t ctx = problem_ctx(call);
+  td__fail_not_found(&ctx, what);
+  return take_problem(call, &ctx);
 }
 
 int td__problem_forbidden(td__call_t *call) {
+  td__ctx_t ctx = problem_ctx(call);
+  td__fail_forbidden(&ctx);
   call->denied = true;
-  return td__problem(call, 403, "Forbidden", "your role does not allow this action");
+  return take_problem(call, &ctx);
 }
 
 int td__problem_internal(td__call_t *call, int code) {
@@ -128,6 +135,24 @@ const char *td__call_query(td__call_t *call, const char *name) {
   return list ? json_string_value(json_array_get(list, 0)) : NULL;
 }
 
+/* The rowid in a cursor td__cursor_json issued ("r<rowid>", base64url); nonzero when c is
+ * not such a cursor. */
+static int parse_cursor(const char *c, int64_t *after) {
+  unsigned char raw[32];
+  size_t raw_len = 0;
+  char text[33];
+  if (sodium_base642bin(raw, sizeof raw - 1, c, strlen(c), NULL, &raw_len, NULL,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || raw_len < 2 || raw[0] != 'r')
+    return TD_EINVAL;
+  memcpy(text, raw + 1, raw_len - 1);
+  text[raw_len - 1] = '\0';
+  char *end = NULL;
+  long long v = strtoll(text, &end, 10);
+  if (end == text || *end || v < 0) return TD_EINVAL;
+  *after = v;
+  return 0;
+}
+
 int td__call_page(td__call_t *call, int *limit, int64_t *after) {
   *limit = TD_PAGE_DEFAULT;
   *after = 0;
@@ -135,32 +160,14 @@ int td__call_page(td__call_t *call, int *limit, int64_t *after) {
   if (l) {
     char *end = NULL;
     long v = strtol(l, &end, 10);
-    if (end == l || *end || v < 1 || v > TD_PAGE_MAX) {
-      td__problem(call, 400, "Invalid query parameter", "limit must be an integer from 1 to 100");
-      return td__problem_field(call, "/query/limit", "must be an integer from 1 to 100");
-    }
+    if (end == l || *end || v < 1 || v > TD_PAGE_MAX)
+      return td__problem_query(call, "limit", "must be an integer from 1 to 100");
     *limit = (int)v;
   }
   const char *c = td__call_query(call, "cursor");
-  if (c && *c) {
-    unsigned char raw[32];
-    size_t raw_len = 0;
-    char text[33];
-    if (sodium_base642bin(raw, sizeof raw - 1, c, strlen(c), NULL, &raw_len, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || raw_len < 2 ||
-        raw[0] != 'r') {
-      td__problem(call, 400, "Invalid query parameter", "cursor is not one this server issued");
-      return td__problem_field(call, "/query/cursor", "is not a cursor this server issued");
-    }
-    memcpy(text, raw + 1, raw_len - 1);
-    text[raw_len - 1] = '\0';
-    char *end = NULL;
-    long long v = strtoll(text, &end, 10);
-    if (end == text || *end || v < 0) {
-      td__problem(call, 400, "Invalid query parameter", "cursor is not one this server issued");
-      return td__problem_field(call, "/query/cursor", "is not a cursor this server issued");
-    }
-    *after = v;
+  if (c && *c && parse_cursor(c, after) != 0) {
+    td__problem(call, 400, "Invalid query parameter", "cursor is not one this server issued");
+    return td__problem_field(call, "/query/cursor", "is not a cursor this server issued");
   }
   return 0;
 }
@@ -224,9 +231,7 @@ void td__call_ctx(td__call_t *call, td__ctx_t *ctx) {
 int td__call_from_ctx(td__call_t *call, td__ctx_t *ctx, int rc) {
   if (ctx->problem) {
     json_decref(call->problem);
-    call->problem = ctx->problem;
-    ctx->problem = NULL;
-    call->status = (int)json_integer_value(json_object_get(call->problem, "status"));
+    take_problem(call, ctx);
     if (call->status == 403) call->denied = true;
     return TD_EINVAL;
   }
@@ -234,10 +239,40 @@ int td__call_from_ctx(td__call_t *call, td__ctx_t *ctx, int rc) {
   return 0;
 }
 
+int td__call_lookup_if_match(td__call_t *call, td__ctx_t *ctx, int rc, int64_t version) {
+  if (rc) return td__call_from_ctx(call, ctx, rc);
+  if (td__call_check_if_match(call, version)) {
+    td__ctx_dispose(ctx);
+    return TD_ESTALE;
+  }
+  return 0;
+}
+
 int td__problem_query(td__call_t *call, const char *name, const char *message) {
-  char pointer[96], detail[256];
-  snprintf(pointer, sizeof pointer, "/query/%s", name);
-  snprintf(detail, sizeof detail, "%s %s", name, message);
-  td__problem(call, 400, "Invalid query parameter", detail);
-  return td__problem_field(call, pointer, message);
+  td__ctx_t ctx = problem_ctx(call);
+  td__fail_query(&ctx, name, message);
+  return take_problem(call, &ctx);
+}
+
+int td__call_list(td__call_t *call, td__list_fn fn, void *arg) {
+  int limit;
+  int64_t after;
+  if (td__call_page(call, &limit, &after)) return TD_EINVAL;
+  td__ctx_t ctx;
+  td__call_ctx(call, &ctx);
+  json_t *items = NULL;
+  int64_t next = 0;
+  int rc = fn(&ctx, arg, limit, after, &items, &next);
+  if (td__call_from_ctx(call, &ctx, rc) != 0) {
+    json_decref(items);
+    return TD_EINVAL;
+  }
+  td__call_set_page(call, items, next ? td__cursor_json(next) : NULL);
+  return 0;
+}
+
+void td__call_set_location(td__call_t *call, const char *collection, const char *id) {
+  char location[192];
+  snprintf(location, sizeof location, "%s/%s", collection, id);
+  td__http_header_add(&call->headers, "Location", location);
 }

@@ -38,7 +38,8 @@ enum {
   TD_ROUTE_PUBLIC = 1 << 0,   /* no authentication */
   TD_ROUTE_UPLOAD = 1 << 1,   /* body up to the upload limit, not parsed as JSON */
   TD_ROUTE_ADMIN = 1 << 2,    /* admins only */
-  TD_ROUTE_NO_AUDIT = 1 << 3  /* a write that is not a change to audit (e.g. logout) */
+  TD_ROUTE_NO_AUDIT = 1 << 3, /* a write that is not a change to audit (e.g. logout) */
+  TD_ROUTE_AUDIT_READ = 1 << 4 /* a read worth an audit entry (bulk exports of personal data) */
 };
 
 typedef struct td__route {
@@ -122,6 +123,9 @@ void td__call_set_etag(td__call_t *call, int64_t version);
 int td__call_check_if_match(td__call_t *call, int64_t version);
 /* Records what a write changed, for the audit entry. */
 void td__call_audit(td__call_t *call, const char *object_type, const char *object_id);
+/* Sets the Location header of a created object: "<collection>/<id>" (collection such as
+ * "/api/v1/tasks"). */
+void td__call_set_location(td__call_t *call, const char *collection, const char *id);
 
 /* Decodes %XX (and '+' as a space when plus_is_space) into a new string; NULL when an
  * escape is malformed or decodes to NUL. */
@@ -142,7 +146,21 @@ void td__call_ctx(td__call_t *call, td__ctx_t *ctx);
 int td__call_from_ctx(td__call_t *call, td__ctx_t *ctx, int rc);
 
 /* A 400 problem for a bad query parameter: detail "<name> <message>" and an error whose
- * pointer is /query/<name>. Returns TD_EINVAL. */
+ * pointer is /query/<name>. Returns TD_EINVAL. (td__fail_query raises it on a context.) */
 int td__problem_query(td__call_t *call, const char *name, const char *message);
+/* For a write after the lookup of the object it changes (rc from the lookup, version its
+ * current version): a refusal or failure moves to the call (td__call_from_ctx); else
+ * If-Match is checked (412). Returns 0 to go on, or nonzero with the problem set and ctx
+ * disposed. */
+int td__call_lookup_if_match(td__call_t *call, td__ctx_t *ctx, int rc, int64_t version);
+
+/* One page of a list for td__call_list: up to limit items after the cursor position
+ * `after` (rowid order, or whatever the function's order is), and in *next the position to
+ * continue from, or 0 on the last page. Refuses through ctx (td__fail*). arg is borrowed. */
+typedef int (*td__list_fn)(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next);
+/* A list handler's whole body: the page from ?limit= and ?cursor= (400 when malformed), fn
+ * on a context for this call, then {"data":[...],"next_cursor"} or fn's problem. Returns
+ * 0 or TD_EINVAL with the problem set. */
+int td__call_list(td__call_t *call, td__list_fn fn, void *arg);
 
 #endif

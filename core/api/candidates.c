@@ -6,7 +6,6 @@
  * Cursors: a plain list is ordered by rowid (newest first) and its cursor is a rowid; a
  * search (?q=) is ordered by rank and its cursor is an offset, encoded at or above
  * SEARCH_CURSOR_BASE so that the two kinds are told apart and never mixed up. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,9 +37,7 @@ static int candidates_create(td__call_t *call) {
   int rc = td__call_from_ctx(call, &ctx, td__candidate_create(&ctx, call->body, merge, &out, &created));
   if (rc) return rc;
   const char *id = json_string_value(json_object_get(out, "id"));
-  char location[128];
-  snprintf(location, sizeof location, "/api/v1/candidates/%s", id);
-  td__http_header_add(&call->headers, "Location", location);
+  td__call_set_location(call, "/api/v1/candidates", id);
   td__call_audit(call, "candidate", id);
   respond_candidate(call, created ? 201 : 200, out);
   return 0;
@@ -59,12 +56,7 @@ static int candidates_get(td__call_t *call) {
 /* Resolves the path's candidate and applies If-Match against its current version. */
 static int find_for_write(td__call_t *call, td__ctx_t *ctx, td__candidate_ref_t *ref) {
   int rc = td__candidate_find(ctx, call->params[0], ref);
-  if (rc) return td__call_from_ctx(call, ctx, rc);
-  if (td__call_check_if_match(call, ref->version)) {
-    td__ctx_dispose(ctx);
-    return TD_ESTALE;
-  }
-  return 0;
+  return td__call_lookup_if_match(call, ctx, rc, rc == 0 ? ref->version : 0);
 }
 
 static int candidates_update(td__call_t *call) {
@@ -201,25 +193,20 @@ static int notes_create(td__call_t *call) {
   return 0;
 }
 
-static int activities_list(td__call_t *call) {
-  int limit;
-  int64_t before;
-  if (td__call_page(call, &limit, &before)) return TD_EINVAL;
-  td__ctx_t ctx;
-  td__call_ctx(call, &ctx);
-  json_t *items = NULL;
-  int64_t next = 0;
-  int rc = td__activity_list(&ctx, call->params[0], td__call_query(call, "kind"), limit, before, &items, &next);
-  if ((rc = td__call_from_ctx(call, &ctx, rc))) return rc;
-  td__call_set_page(call, items, next ? td__cursor_json(next) : NULL);
-  return 0;
+/* The candidate's history, newest first (after is a rowid to continue below), optionally
+ * of one ?kind=. arg is the call; the candidate is its path parameter. */
+static int list_activities(td__ctx_t *ctx, void *arg, int limit, int64_t before, json_t **items, int64_t *next) {
+  td__call_t *call = arg;
+  return td__activity_list(ctx, call->params[0], td__call_query(call, "kind"), limit, before, items, next);
 }
+
+static int activities_list(td__call_t *call) { return td__call_list(call, list_activities, call); }
 
 /* Literal paths come before {id} ones: the router takes the first match. */
 const td__route_t td__routes_candidates[] = {
     {"POST", "/api/v1/candidates", TD_RUN_WRITE, candidates_create, NULL, "CandidateCreate", 0},
     {"GET", "/api/v1/candidates", TD_RUN_READ, candidates_list, NULL, NULL, 0},
-    {"GET", "/api/v1/candidates/export", TD_RUN_READ, candidates_export, NULL, NULL, 0},
+    {"GET", "/api/v1/candidates/export", TD_RUN_READ, candidates_export, NULL, NULL, TD_ROUTE_AUDIT_READ},
     {"GET", "/api/v1/candidates/{id}", TD_RUN_READ, candidates_get, NULL, NULL, 0},
     {"PATCH", "/api/v1/candidates/{id}", TD_RUN_WRITE, candidates_update, NULL, "CandidatePatch", 0},
     {"DELETE", "/api/v1/candidates/{id}", TD_RUN_WRITE, candidates_delete, NULL, NULL, 0},

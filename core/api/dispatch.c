@@ -45,13 +45,18 @@ static int decode_body(td__call_t *call) {
     return td__problem(call, 400, "Unexpected body", "this endpoint takes no request body");
   }
   const char *ctype = td__http_header(req, "content-type");
+  if (req->body.len == 0 && ctype == NULL) {
+    /* A bodiless POST (e.g. /unreject) means "no fields": validate {} against the schema. */
+    ctype = "application/json";
+  }
   if (ctype == NULL || strncasecmp(ctype, "application/json", 16) != 0 ||
       (ctype[16] != '\0' && ctype[16] != ';' && ctype[16] != ' ')) {
     return td__problem(call, 415, "Unsupported media type", "send the body as Content-Type: application/json");
   }
   char *pointer = NULL, *message = NULL;
-  const char *text = req->body.len ? req->body.data : "";
-  call->body = td__json_parse_limited(text, req->body.len, 32, 10000, &pointer, &message);
+  const char *text = req->body.len ? req->body.data : "{}";
+  size_t text_len = req->body.len ? req->body.len : 2;
+  call->body = td__json_parse_limited(text, text_len, 32, 10000, &pointer, &message);
   if (call->body == NULL) {
     td__problem(call, 400, "Invalid JSON", message ? message : "the body is not valid JSON");
     td__problem_field(call, pointer ? pointer : "", message ? message : "invalid JSON");
@@ -202,13 +207,13 @@ static int run_write(td__db_t *db, void *arg) {
 typedef struct side_write {
   td__write_op_t op;
   audit_facts_t facts;
-  bool audit_denied, touch_session;
+  bool audit, touch_session;
 } side_write_t;
 
 static int run_side_write(td__db_t *db, void *arg) {
   side_write_t *w = arg;
   int rc = 0;
-  if (w->audit_denied) rc = audit_write(db, &w->facts);
+  if (w->audit) rc = audit_write(db, &w->facts);
   if (rc == 0 && w->touch_session) rc = td__session_touch(db, w->facts.principal.session_id, w->facts.at_ms);
   return rc;
 }
@@ -244,10 +249,16 @@ static void finish(td__call_t *call) {
   td__app_t *app = call->app;
   bool touch = call->principal.via == TD_VIA_SESSION && call->principal.session_needs_touch &&
                call->status < 400;
-  if ((call->denied || touch) && !app->stopping) {
+  /* Denied requests (their own savepoint was rolled back) and audited reads get their audit
+   * entry in a small write of their own. */
+  bool audit_read = call->route && (call->route->flags & TD_ROUTE_AUDIT_READ) && call->status < 400;
+  /* An object the caller may not see answers 404, which is a denial too: probing for ids
+   * leaves a trace like any other refused request. */
+  if (call->status == 404 && call->route && call->param_count > 0) call->denied = true;
+  if ((call->denied || audit_read || touch) && !app->stopping) {
     side_write_t *w = td__xcalloc(1, sizeof *w);
     audit_facts_of(call, &w->facts);
-    w->audit_denied = call->denied;
+    w->audit = call->denied || audit_read;
     w->touch_session = touch;
     w->op = (td__write_op_t){.run = run_side_write, .done = after_side_write, .arg = w};
     td__writer_submit(app->writer, &w->op);

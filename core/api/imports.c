@@ -4,7 +4,6 @@
  * and checks every row against the candidate schema; the write part creates or merges the
  * rows and stores the summary in one transaction, so an import is all there or not at all
  * (rows refused on their own merits are reported, not fatal). */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -88,9 +87,7 @@ static int imports_apply(td__call_t *call) {
   td__import_summary_free(&summary);
   if (td__call_from_ctx(call, &ctx, rc) != 0) return TD_EINVAL;
   const char *id = json_string_value(json_object_get(out, "id"));
-  char location[128];
-  snprintf(location, sizeof location, "/api/v1/imports/%s", id);
-  td__http_header_add(&call->headers, "Location", location);
+  td__call_set_location(call, "/api/v1/imports", id);
   td__call_audit(call, "import", id);
   td__call_set_result(call, 201, out);
   return 0;
@@ -106,19 +103,12 @@ static int imports_get(td__call_t *call) {
   return 0;
 }
 
-static int imports_list(td__call_t *call) {
-  int limit;
-  int64_t after;
-  if (td__call_page(call, &limit, &after)) return TD_EINVAL;
-  td__ctx_t ctx;
-  td__call_ctx(call, &ctx);
-  json_t *items = NULL;
-  int64_t next = 0;
-  int rc = td__import_list(&ctx, limit, after, &items, &next);
-  if (td__call_from_ctx(call, &ctx, rc) != 0) return TD_EINVAL;
-  td__call_set_page(call, items, next ? td__cursor_json(next) : NULL);
-  return 0;
+static int list_imports(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
+  (void)arg;
+  return td__import_list(ctx, limit, after, items, next);
 }
+
+static int imports_list(td__call_t *call) { return td__call_list(call, list_imports, NULL); }
 
 const td__route_t td__routes_imports[] = {
     {"POST", "/api/v1/imports", TD_RUN_READ_THEN_WRITE, imports_plan, imports_apply, NULL, TD_ROUTE_UPLOAD},

@@ -35,27 +35,18 @@ static int jobs_create(td__call_t *call) {
 
 static const char *const job_statuses[] = {"draft", "open", "on_hold", "closed"};
 
-static int jobs_list(td__call_t *call) {
-  int limit;
-  int64_t after;
-  if (td__call_page(call, &limit, &after)) return TD_EINVAL;
-  const char *status = td__call_query(call, "status");
+/* GET /jobs: ?status= (400 when it is not a job status) and ?department=, then the page.
+ * arg is the call. */
+static int list_jobs(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
+  const char *status = td__call_query(arg, "status");
   bool known = status == NULL;
   for (size_t i = 0; status && i < sizeof job_statuses / sizeof job_statuses[0]; i++)
     if (strcmp(status, job_statuses[i]) == 0) known = true;
-  if (!known) {
-    td__problem(call, 400, "Invalid query parameter", "status must be one of draft, open, on_hold, closed");
-    return td__problem_field(call, "/query/status", "must be one of draft, open, on_hold, closed");
-  }
-  td__ctx_t ctx;
-  td__call_ctx(call, &ctx);
-  json_t *items = NULL;
-  int64_t next = 0;
-  int rc = td__job_list(&ctx, status, td__call_query(call, "department"), limit, after, &items, &next);
-  if ((rc = td__call_from_ctx(call, &ctx, rc)) != 0) return rc;
-  td__call_set_page(call, items, next ? td__cursor_json(next) : NULL);
-  return 0;
+  if (!known) return td__fail_query(ctx, "status", "must be one of draft, open, on_hold, closed");
+  return td__job_list(ctx, status, td__call_query(arg, "department"), limit, after, items, next);
 }
+
+static int jobs_list(td__call_t *call) { return td__call_list(call, list_jobs, call); }
 
 static int jobs_get(td__call_t *call) {
   td__ctx_t ctx;
@@ -73,12 +64,7 @@ static int jobs_get(td__call_t *call) {
 static int resolve_for_write(td__call_t *call, td__ctx_t *ctx, int64_t *rowid) {
   int64_t version = 0;
   int rc = td__job_resolve(ctx, call->params[0], rowid, &version);
-  if (rc) return td__call_from_ctx(call, ctx, rc);
-  if (td__call_check_if_match(call, version)) {
-    td__ctx_dispose(ctx);
-    return TD_ESTALE;
-  }
-  return 0;
+  return td__call_lookup_if_match(call, ctx, rc, version);
 }
 
 static int jobs_update(td__call_t *call) {

@@ -1,7 +1,5 @@
 /* /api/v1/pipeline-templates: the stage lists new jobs copy (domain/pipelines.h). Exactly
  * one template is the default; editing a template never changes existing jobs. */
-#include <stdio.h>
-
 #include "api/routes.h"
 #include "domain/pipelines.h"
 #include "talentd/types.h"
@@ -14,28 +12,19 @@ static int templates_create(td__call_t *call) {
   int rc = td__call_from_ctx(call, &ctx, td__template_create(&ctx, call->body, &tpl, &version));
   if (rc) return rc;
   const char *id = json_string_value(json_object_get(tpl, "id"));
-  char location[120];
-  snprintf(location, sizeof location, "/api/v1/pipeline-templates/%s", id);
-  td__http_header_add(&call->headers, "Location", location);
+  td__call_set_location(call, "/api/v1/pipeline-templates", id);
   td__call_audit(call, "pipeline_template", id);
   td__call_set_etag(call, version);
   td__call_set_result(call, 201, tpl);
   return 0;
 }
 
-static int templates_list(td__call_t *call) {
-  int limit;
-  int64_t after;
-  if (td__call_page(call, &limit, &after)) return TD_EINVAL;
-  td__ctx_t ctx;
-  td__call_ctx(call, &ctx);
-  json_t *items = NULL;
-  int64_t next = 0;
-  int rc = td__call_from_ctx(call, &ctx, td__template_list(&ctx, limit, after, &items, &next));
-  if (rc) return rc;
-  td__call_set_page(call, items, next ? td__cursor_json(next) : NULL);
-  return 0;
+static int list_templates(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
+  (void)arg;
+  return td__template_list(ctx, limit, after, items, next);
 }
+
+static int templates_list(td__call_t *call) { return td__call_list(call, list_templates, NULL); }
 
 static int templates_get(td__call_t *call) {
   td__ctx_t ctx;
@@ -53,12 +42,7 @@ static int templates_get(td__call_t *call) {
 static int resolve_for_write(td__call_t *call, td__ctx_t *ctx, int64_t *rowid) {
   int64_t version = 0;
   int rc = td__template_resolve(ctx, call->params[0], rowid, &version);
-  if (rc) return td__call_from_ctx(call, ctx, rc);
-  if (td__call_check_if_match(call, version)) {
-    td__ctx_dispose(ctx);
-    return TD_ESTALE;
-  }
-  return 0;
+  return td__call_lookup_if_match(call, ctx, rc, version);
 }
 
 static int templates_update(td__call_t *call) {

@@ -21,15 +21,14 @@ static bool match(const char *pattern, const char *path, td__call_t *call) {
     size_t slen = send ? (size_t)(send - s) : strlen(s);
     if (plen >= 2 && p[0] == '{') {
       if (slen == 0 || nparams >= TD_MAX_PARAMS) return false;
-      if (call) {
-        char *decoded = td__percent_decode(s, slen, false);
-        if (decoded == NULL || strlen(decoded) >= sizeof call->params[0] || strchr(decoded, '/')) {
-          free(decoded);
-          return false;
-        }
-        snprintf(call->params[nparams], sizeof call->params[0], "%s", decoded);
+      /* Decoded even when only probing (405 vs 404), so both answers agree on what matches. */
+      char *decoded = td__percent_decode(s, slen, false);
+      if (decoded == NULL || strlen(decoded) >= sizeof call->params[0] || strchr(decoded, '/')) {
         free(decoded);
+        return false;
       }
+      if (call) snprintf(call->params[nparams], sizeof call->params[0], "%s", decoded);
+      free(decoded);
       nparams++;
     } else if (plen != slen || memcmp(p, s, plen) != 0) {
       return false;

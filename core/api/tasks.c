@@ -1,6 +1,5 @@
 /* /api/v1/tasks: to-dos for people, optionally about a candidate or an application.
  * Handlers decode and encode; the rules live in domain/tasks.c. */
-#include <stdio.h>
 #include <string.h>
 
 #include "api/routes.h"
@@ -12,11 +11,7 @@ static int respond(td__call_t *call, int status, json_t *task, int64_t version) 
   const char *id = json_string_value(json_object_get(task, "id"));
   td__call_set_etag(call, version);
   if (call->route->kind != TD_RUN_READ) td__call_audit(call, "task", id);
-  if (status == 201) {
-    char location[96];
-    snprintf(location, sizeof location, "/api/v1/tasks/%s", id);
-    td__http_header_add(&call->headers, "Location", location);
-  }
+  if (status == 201) td__call_set_location(call, "/api/v1/tasks", id);
   td__call_set_result(call, status, task);
   return 0;
 }
@@ -53,18 +48,17 @@ static int tasks_update(td__call_t *call) {
     int rc = td__task_get(&ctx, call->params[0], &task, &version);
     json_decref(task);
     task = NULL;
-    if (td__call_from_ctx(call, &ctx, rc)) return TD_EINVAL;
-    if (td__call_check_if_match(call, version)) return TD_EINVAL;
+    if (td__call_lookup_if_match(call, &ctx, rc, version)) return TD_EINVAL;
   }
   int rc = td__task_update(&ctx, call->params[0], call->body, &task, &version);
   if (td__call_from_ctx(call, &ctx, rc)) return TD_EINVAL;
   return respond(call, 200, task, version);
 }
 
-static int tasks_list(td__call_t *call) {
-  int limit;
-  int64_t after;
-  if (td__call_page(call, &limit, &after)) return TD_EINVAL;
+/* GET /tasks: the filter from the query (400 naming a malformed parameter), then the page.
+ * arg is the call. */
+static int list_tasks(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
+  td__call_t *call = arg;
   td__task_filter_t f = {.assignee_id = td__call_query(call, "assignee_id"),
                          .done = -1,
                          .candidate_id = td__call_query(call, "candidate_id"),
@@ -72,19 +66,14 @@ static int tasks_list(td__call_t *call) {
   const char *done = td__call_query(call, "done");
   if (done && strcmp(done, "true") == 0) f.done = 1;
   else if (done && strcmp(done, "false") == 0) f.done = 0;
-  else if (done) return td__problem_query(call, "done", "must be true or false");
+  else if (done) return td__fail_query(ctx, "done", "must be true or false");
   const char *due = td__call_query(call, "due_before");
   if (due && td__time_parse(due, &f.due_before_ms) != 0)
-    return td__problem_query(call, "due_before", "must be an RFC 3339 date-time such as 2026-05-01T00:00:00Z");
-  td__ctx_t ctx;
-  td__call_ctx(call, &ctx);
-  json_t *items = NULL;
-  int64_t next = 0;
-  int rc = td__task_list(&ctx, &f, limit, after, &items, &next);
-  if (td__call_from_ctx(call, &ctx, rc)) return TD_EINVAL;
-  td__call_set_page(call, items, next ? td__cursor_json(next) : NULL);
-  return 0;
+    return td__fail_query(ctx, "due_before", "must be an RFC 3339 date-time such as 2026-05-01T00:00:00Z");
+  return td__task_list(ctx, &f, limit, after, items, next);
 }
+
+static int tasks_list(td__call_t *call) { return td__call_list(call, list_tasks, call); }
 
 const td__route_t td__routes_tasks[] = {
     {"POST", "/api/v1/tasks", TD_RUN_WRITE, tasks_create, NULL, "TaskCreate", 0},

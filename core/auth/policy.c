@@ -93,6 +93,22 @@ const char *td__policy_activity_visible(const td__principal_t *p) {
   return p->role == TD_ROLE_ADMIN ? NOTE_ADMIN : NOTE_MEMBER;
 }
 
+#define TASK_OF(cand, app)                                                                          \
+  "(k.assignee_id = :me OR k.created_by = :me OR (k.candidate_rowid IS NOT NULL"                    \
+  " AND EXISTS (SELECT 1 FROM candidates c WHERE c.rowid = k.candidate_rowid AND " cand ")"         \
+  " AND (k.application_rowid IS NULL OR EXISTS (SELECT 1 FROM applications a"                       \
+  " WHERE a.rowid = k.application_rowid AND " app "))))"
+
+const char *td__policy_task_visible(const td__principal_t *p) {
+  switch (p->role) {
+    case TD_ROLE_ADMIN: return "1";
+    case TD_ROLE_RECRUITER: return TASK_OF("1", APP_OF(JOB_RECRUITER));
+    case TD_ROLE_HIRING_MANAGER: return TASK_OF(CAND_OF(JOB_MANAGER), APP_OF(JOB_MANAGER));
+    case TD_ROLE_INTERVIEWER: return TASK_OF(CAND_OF(JOB_INTERVIEWER), APP_OF(JOB_INTERVIEWER));
+    default: return "0";
+  }
+}
+
 void td__policy_bind(td__stmt_t *st, const td__principal_t *p) {
   td__stmt_bind_text_named(st, ":me", p->user_id);
 }

@@ -50,6 +50,9 @@ const char *td__policy_job_visible(const td__principal_t *p);
 const char *td__policy_application_visible(const td__principal_t *p);
 const char *td__policy_candidate_visible(const td__principal_t *p);
 const char *td__policy_activity_visible(const td__principal_t *p);
+/* Tasks (alias `k`): admins see all; others their own (assignee or creator) and those on a
+ * candidate (and application, if named) they can see. */
+const char *td__policy_task_visible(const td__principal_t *p);
 /* Binds :me (if the statement has it) to the principal's user id. */
 void td__policy_bind(td__stmt_t *st, const td__principal_t *p);
 

@@ -11,6 +11,7 @@
 #include "auth/policy.h"
 #include "domain/candidates.h"
 #include "domain/jobs.h"
+#include "domain/row_json.h"
 #include "domain/transitions.h"
 #include "domain/users.h"
 #include "talentd/types.h"
@@ -32,17 +33,6 @@ typedef struct app_ref {
   char job_id[TD_ID_MAX];
 } app_ref_t;
 
-static json_t *text_or_null(td__stmt_t *st, int col) {
-  return td__stmt_is_null(st, col) ? json_null() : json_string(td__stmt_text(st, col));
-}
-
-static json_t *time_or_null(td__stmt_t *st, int col) {
-  if (td__stmt_is_null(st, col)) return json_null();
-  char text[32];
-  td__time_format(td__stmt_int(st, col), text, sizeof text);
-  return json_string(text);
-}
-
 /* The API JSON of the row st is on (APP_SELECT columns). */
 static json_t *application_json(td__stmt_t *st) {
   json_error_t err;
@@ -50,14 +40,14 @@ static json_t *application_json(td__stmt_t *st) {
   if (answers == NULL) answers = json_object();
   json_t *disposition = json_null();
   if (!td__stmt_is_null(st, 11))
-    disposition = json_pack("{s:o,s:s}", "reason", text_or_null(st, 10), "kind", td__stmt_text(st, 11));
+    disposition = json_pack("{s:o,s:s}", "reason", td__row_text(st, 10), "kind", td__stmt_text(st, 11));
   return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "id", td__stmt_text(st, 1),
                    "candidate_id", td__stmt_text(st, 2), "job_id", td__stmt_text(st, 3), "stage_id",
                    td__stmt_text(st, 4), "stage_type", td__stmt_text(st, 5), "status", td__stmt_text(st, 6),
-                   "source", text_or_null(st, 7), "credited_to", text_or_null(st, 8), "answers", answers,
-                   "disposition", disposition, "opening_id", text_or_null(st, 12), "applied_at",
-                   time_or_null(st, 13), "stage_entered_at", time_or_null(st, 14), "closed_at",
-                   time_or_null(st, 15), "updated_at", time_or_null(st, 16), "version",
+                   "source", td__row_text(st, 7), "credited_to", td__row_text(st, 8), "answers", answers,
+                   "disposition", disposition, "opening_id", td__row_text(st, 12), "applied_at",
+                   td__row_time(st, 13), "stage_entered_at", td__row_time(st, 14), "closed_at",
+                   td__row_time(st, 15), "updated_at", td__row_time(st, 16), "version",
                    (json_int_t)td__stmt_int(st, 17));
 }
 
@@ -66,50 +56,10 @@ static int fetch_json(td__ctx_t *ctx, int64_t rowid, json_t **out, int64_t *vers
   td__stmt_t *st = td__db_stmt(ctx->db, APP_SELECT " WHERE a.rowid = ?");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_int(st, 1, rowid);
-  int rc = td__stmt_step(st);
-  if (rc == 0) return td__fail_not_found(ctx, "application");
-  if (rc < 0) return td__fail_internal(ctx, rc);
-  if (version) *version = td__stmt_int(st, 17);
-  if (out) *out = application_json(st);
-  td__stmt_reset(st);
-  return 0;
-}
-
-/* A candidate by id or by the alias a merge left behind, if ctx's principal may see it. */
-static int resolve_candidate(td__ctx_t *ctx, const char *candidate_id, int64_t *rowid) {
-  td__candidate_ref_t ref;
-  int rc = td__candidate_resolve(ctx->db, candidate_id, &ref);
-  if (rc) return rc;
-  *rowid = ref.rowid;
-  return td__policy_check_candidate(ctx->db, &ctx->principal, ref.id);
+  return td__row_object(ctx, st, "application", application_json, 17, out, version);
 }
 
 /* ---------- creation ---------- */
-
-static int job_status(td__ctx_t *ctx, int64_t job_rowid, char status[16]) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT status FROM jobs WHERE rowid = ?");
-  if (st == NULL) return TD_EIO;
-  td__stmt_bind_int(st, 1, job_rowid);
-  int rc = td__stmt_step(st);
-  if (rc != 1) return rc == 0 ? TD_ENOTFOUND : rc;
-  snprintf(status, 16, "%s", td__stmt_text(st, 0));
-  td__stmt_reset(st);
-  return 0;
-}
-
-/* The id of the candidate's active application for the job, if any (1 when found). */
-static int active_application(td__ctx_t *ctx, int64_t candidate_rowid, int64_t job_rowid, char id[TD_ID_MAX]) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT id FROM applications WHERE candidate_rowid = ? AND job_rowid = ?"
-                                        " AND status = 'active'");
-  if (st == NULL) return TD_EIO;
-  td__stmt_bind_int(st, 1, candidate_rowid);
-  td__stmt_bind_int(st, 2, job_rowid);
-  int rc = td__stmt_step(st);
-  if (rc != 1) return rc;
-  snprintf(id, TD_ID_MAX, "%s", td__stmt_text(st, 0));
-  td__stmt_reset(st);
-  return 1;
-}
 
 /* Where a new application goes, after checking every referenced id. */
 typedef struct placement {
@@ -122,9 +72,11 @@ static int check_references(td__ctx_t *ctx, const json_t *body, placement_t *pl)
   const char *job_id = json_string_value(json_object_get(body, "job_id"));
   const char *stage_id = json_string_value(json_object_get(body, "stage_id"));
   const char *credited = json_string_value(json_object_get(body, "credited_to"));
-  int rc = candidate_id ? resolve_candidate(ctx, candidate_id, &pl->candidate_rowid) : TD_ENOTFOUND;
+  td__candidate_ref_t cand;
+  int rc = candidate_id ? td__candidate_find_quiet(ctx, candidate_id, &cand) : TD_ENOTFOUND;
   if (rc == TD_ENOTFOUND) td__fail_field(ctx, "/candidate_id", "no candidate with that id exists, or you may not see it");
   else if (rc) return td__fail_internal(ctx, rc);
+  else pl->candidate_rowid = cand.rowid;
   rc = job_id ? td__policy_check_job(ctx->db, &ctx->principal, job_id) : TD_ENOTFOUND;
   if (rc == 0) rc = td__job_stage_lookup(ctx->db, job_id, stage_id, &pl->job_rowid, &pl->stage_rowid, pl->stage_type, NULL);
   else if (rc == TD_ENOTFOUND) {
@@ -143,7 +95,7 @@ static int check_references(td__ctx_t *ctx, const json_t *body, placement_t *pl)
  * active application per candidate and job. */
 static int check_creation(td__ctx_t *ctx, const placement_t *pl) {
   char status[16];
-  int rc = job_status(ctx, pl->job_rowid, status);
+  int rc = td__job_status(ctx->db, pl->job_rowid, status);
   if (rc) return td__fail_internal(ctx, rc);
   if (strcmp(status, "closed") == 0) {
     td__fail(ctx, 409, "Job closed", "the job is closed and takes no applications; reopen it first");
@@ -154,7 +106,7 @@ static int check_creation(td__ctx_t *ctx, const placement_t *pl) {
     return td__fail_field(ctx, "/stage_id", "is a hired-type stage");
   }
   char existing[TD_ID_MAX];
-  rc = active_application(ctx, pl->candidate_rowid, pl->job_rowid, existing);
+  rc = td__transition_other_active(ctx, pl->candidate_rowid, pl->job_rowid, 0, existing);
   if (rc < 0) return td__fail_internal(ctx, rc);
   if (rc == 1) {
     td__fail(ctx, 409, "Already applied",
@@ -225,13 +177,7 @@ int td__application_get(td__ctx_t *ctx, const char *application_id, json_t **out
   td__stmt_t *st = td__db_stmt(ctx->db, APP_SELECT " WHERE a.id = ?");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_text(st, 1, application_id);
-  rc = td__stmt_step(st);
-  if (rc == 0) return td__fail_not_found(ctx, "application");
-  if (rc < 0) return td__fail_internal(ctx, rc);
-  if (version) *version = td__stmt_int(st, 17);
-  *out = application_json(st);
-  td__stmt_reset(st);
-  return 0;
+  return td__row_object(ctx, st, "application", application_json, 17, out, version);
 }
 
 int td__application_resolve(td__ctx_t *ctx, const char *application_id, int64_t *rowid, int64_t *candidate_rowid) {
@@ -245,31 +191,6 @@ int td__application_resolve(td__ctx_t *ctx, const char *application_id, int64_t 
   *rowid = td__stmt_int(st, 0);
   *candidate_rowid = td__stmt_int(st, 1);
   td__stmt_reset(st);
-  return 0;
-}
-
-/* Steps st (rowid in column 0) collecting up to limit rows through to_json. */
-static int collect_page(td__ctx_t *ctx, td__stmt_t *st, int limit, json_t *(*to_json)(td__stmt_t *),
-                        json_t **items, int64_t *next_rowid) {
-  json_t *list = json_array();
-  int64_t last = 0;
-  int rc;
-  *next_rowid = 0;
-  while ((rc = td__stmt_step(st)) == 1) {
-    if ((int)json_array_size(list) == limit) {
-      td__stmt_reset(st);
-      *next_rowid = last;
-      rc = 0;
-      break;
-    }
-    last = td__stmt_int(st, 0);
-    json_array_append_new(list, to_json(st));
-  }
-  if (rc < 0) {
-    json_decref(list);
-    return td__fail_internal(ctx, rc);
-  }
-  *items = list;
   return 0;
 }
 
@@ -295,7 +216,7 @@ int td__application_list(td__ctx_t *ctx, const td__application_filter_t *f, int 
   if (f->stage_id) td__stmt_bind_text_named(st, ":stage", f->stage_id);
   if (f->status) td__stmt_bind_text_named(st, ":status", f->status);
   if (f->candidate_id) td__stmt_bind_text_named(st, ":cand", f->candidate_id);
-  int rc = collect_page(ctx, st, limit, application_json, items, next_rowid);
+  int rc = td__row_page(ctx, st, 0, limit, application_json, items, next_rowid);
   td__stmt_finalize(st);
   return rc;
 }
@@ -304,9 +225,9 @@ static json_t *transition_json(td__stmt_t *st) {
   char at[32];
   td__time_format(td__stmt_int(st, 5), at, sizeof at);
   return json_pack("{s:s,s:s,s:o,s:s,s:s,s:o,s:s,s:o,s:o}", "id", td__stmt_text(st, 1), "kind",
-                   td__stmt_text(st, 2), "from_stage_id", text_or_null(st, 3), "to_stage_id", td__stmt_text(st, 4),
-                   "at", at, "actor", text_or_null(st, 6), "actor_kind", td__stmt_text(st, 7), "reason",
-                   text_or_null(st, 8), "cause", text_or_null(st, 9));
+                   td__stmt_text(st, 2), "from_stage_id", td__row_text(st, 3), "to_stage_id", td__stmt_text(st, 4),
+                   "at", at, "actor", td__row_text(st, 6), "actor_kind", td__stmt_text(st, 7), "reason",
+                   td__row_text(st, 8), "cause", td__row_text(st, 9));
 }
 
 int td__application_transitions(td__ctx_t *ctx, const char *application_id, int limit, int64_t after,
@@ -324,7 +245,7 @@ int td__application_transitions(td__ctx_t *ctx, const char *application_id, int 
   td__stmt_bind_text(st, 1, application_id);
   td__stmt_bind_int(st, 2, after);
   td__stmt_bind_int(st, 3, limit + 1);
-  return collect_page(ctx, st, limit, transition_json, items, next_rowid);
+  return td__row_page(ctx, st, 0, limit, transition_json, items, next_rowid);
 }
 
 /* ---------- actions ---------- */

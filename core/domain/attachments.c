@@ -16,6 +16,7 @@
 #include "domain/activities.h"
 #include "domain/candidates.h"
 #include "domain/events.h"
+#include "domain/row_json.h"
 #include "talentd/types.h"
 #include "util/csv.h"
 #include "util/log.h"
@@ -275,7 +276,7 @@ static json_t *attachment_json(td__stmt_t *st) {
   return json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:o,s:s}", "id", td__stmt_text(st, 1), "candidate_id",
                    td__stmt_text(st, 2), "filename", td__stmt_text(st, 4), "content_type", td__stmt_text(st, 5),
                    "size", (json_int_t)td__stmt_int(st, 6), "sha256", td__stmt_text(st, 3), "uploaded_by",
-                   td__stmt_is_null(st, 7) ? json_null() : json_string(td__stmt_text(st, 7)), "created_at", created);
+                   td__row_text(st, 7), "created_at", created);
 }
 
 /* The candidate (or the survivor of a merge) is visible to ctx's principal and its role
@@ -386,21 +387,5 @@ int td__attachment_list(td__ctx_t *ctx, const char *candidate_id, int limit, int
   td__stmt_bind_int(st, 1, rowid);
   td__stmt_bind_int(st, 2, after);
   td__stmt_bind_int(st, 3, limit + 1);
-  json_t *list = json_array();
-  int64_t last = 0;
-  while ((rc = td__stmt_step(st)) == 1) {
-    if ((int)json_array_size(list) == limit) {
-      td__stmt_reset(st);
-      *next_rowid = last;
-      break;
-    }
-    last = td__stmt_int(st, 0);
-    json_array_append_new(list, attachment_json(st));
-  }
-  if (rc < 0) {
-    json_decref(list);
-    return td__fail_internal(ctx, rc);
-  }
-  *items = list;
-  return 0;
+  return td__row_page(ctx, st, 0, limit, attachment_json, items, next_rowid);
 }

@@ -89,10 +89,7 @@ int td__candidate_export(td__ctx_t *ctx, const td__candidate_filter_t *f, const 
   *truncated = false;
   if (!td__policy_can(&ctx->principal, TD_RES_CANDIDATE, TD_ACT_EXPORT)) return td__fail_forbidden(ctx);
   bool csv = format == NULL || strcmp(format, "csv") == 0;
-  if (!csv && strcmp(format, "json") != 0) {
-    td__fail(ctx, 400, "Invalid query parameter", "format must be csv or json");
-    return td__fail_field(ctx, "/query/format", "must be csv or json");
-  }
+  if (!csv && strcmp(format, "json") != 0) return td__fail_query(ctx, "format", "must be csv or json");
   export_state_t s = {.ctx = ctx, .out = out, .csv = csv};
   if (csv) {
     for (int i = 0; CSV_COLUMNS[i]; i++) td__csv_cell(out, CSV_COLUMNS[i], i == 0);

@@ -416,15 +416,14 @@ int td__candidate_resolve(td__db_t *db, const char *id, td__candidate_ref_t *ref
   return ref_from(st, ref);
 }
 
-/* Resolves id and checks visibility; TD_ENOTFOUND without touching ctx's problem. */
-static int find_quiet(td__ctx_t *ctx, const char *id, td__candidate_ref_t *ref) {
+int td__candidate_find_quiet(td__ctx_t *ctx, const char *id, td__candidate_ref_t *ref) {
   int rc = td__candidate_resolve(ctx->db, id, ref);
   if (rc == 0) rc = td__policy_check_candidate(ctx->db, &ctx->principal, ref->id);
   return rc;
 }
 
 int td__candidate_find(td__ctx_t *ctx, const char *id, td__candidate_ref_t *ref) {
-  int rc = find_quiet(ctx, id, ref);
+  int rc = td__candidate_find_quiet(ctx, id, ref);
   if (rc == TD_ENOTFOUND) return td__fail_not_found(ctx, "candidate");
   return rc ? td__fail_internal(ctx, rc) : 0;
 }
@@ -804,8 +803,8 @@ static int withdraw_conflicts(td__ctx_t *ctx, int64_t survivor, int64_t duplicat
 /* Moves everything that hangs off the duplicate to the survivor. */
 static int move_rows(td__ctx_t *ctx, int64_t survivor, int64_t duplicate) {
   static const char *const moves[] = {
-      "UPDATE applications SET candidate_rowid = ?1, updated_at = ?3, version = version + 1"
-      " WHERE candidate_rowid = ?2",
+      ("UPDATE applications SET candidate_rowid = ?1, updated_at = ?3, version = version + 1"
+       " WHERE candidate_rowid = ?2"),
       "UPDATE activities SET candidate_rowid = ?1 WHERE candidate_rowid = ?2",
       "UPDATE tasks SET candidate_rowid = ?1 WHERE candidate_rowid = ?2",
       "UPDATE attachments SET candidate_rowid = ?1 WHERE candidate_rowid = ?2",
@@ -853,7 +852,7 @@ static int retire_duplicate(td__ctx_t *ctx, const td__candidate_ref_t *s, const 
 /* Resolves the duplicate named in the body: a field error (not a 404) when it is unknown. */
 static int find_duplicate(td__ctx_t *ctx, const td__candidate_ref_t *s, const char *duplicate_id,
                           td__candidate_ref_t *d) {
-  int rc = duplicate_id ? find_quiet(ctx, duplicate_id, d) : TD_ENOTFOUND;
+  int rc = duplicate_id ? td__candidate_find_quiet(ctx, duplicate_id, d) : TD_ENOTFOUND;
   if (rc == TD_ENOTFOUND)
     return td__fail_field(ctx, "/duplicate_id", "is not the id of a candidate you can see");
   if (rc) return td__fail_internal(ctx, rc);

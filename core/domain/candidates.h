@@ -38,6 +38,10 @@ int td__candidate_resolve(td__db_t *db, const char *id, td__candidate_ref_t *ref
 /* Resolves id like td__candidate_resolve and checks that ctx's principal may see the
  * candidate. Returns 0, or a refusal on ctx (404) / storage failure. */
 int td__candidate_find(td__ctx_t *ctx, const char *id, td__candidate_ref_t *ref);
+/* td__candidate_find without the refusal: returns 0, TD_ENOTFOUND (no such candidate, or
+ * one ctx's principal may not see) or a storage error, and leaves ctx's problem alone, for
+ * callers that report a missing candidate as a field error. */
+int td__candidate_find_quiet(td__ctx_t *ctx, const char *id, td__candidate_ref_t *ref);
 
 /* Creates a candidate from body (borrowed; the CandidateCreate fields). When an email of
  * body already belongs to a candidate: without merge_duplicate a 409 whose problem has

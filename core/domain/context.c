@@ -24,6 +24,14 @@ int td__fail_field(td__ctx_t *ctx, const char *pointer, const char *message) {
   return TD_EINVAL;
 }
 
+int td__fail_query(td__ctx_t *ctx, const char *name, const char *message) {
+  char pointer[96], detail[256];
+  snprintf(pointer, sizeof pointer, "/query/%s", name);
+  snprintf(detail, sizeof detail, "%s %s", name, message);
+  td__fail(ctx, 400, "Invalid query parameter", detail);
+  return td__fail_field(ctx, pointer, message);
+}
+
 int td__fail_not_found(td__ctx_t *ctx, const char *what) {
   char detail[128];
   snprintf(detail, sizeof detail, "no %s with that id exists, or you may not see it", what);

@@ -25,6 +25,9 @@ typedef struct td__ctx {
 int td__fail(td__ctx_t *ctx, int status, const char *title, const char *detail);
 /* Adds a field error (JSON pointer into the input) to the problem, making it a 422 if none. */
 int td__fail_field(td__ctx_t *ctx, const char *pointer, const char *message);
+/* A 400 for a bad query parameter of the request behind ctx: detail "<name> <message>" and
+ * an error whose pointer is /query/<name>. */
+int td__fail_query(td__ctx_t *ctx, const char *name, const char *message);
 int td__fail_not_found(td__ctx_t *ctx, const char *what);
 int td__fail_forbidden(td__ctx_t *ctx);
 /* A storage or internal failure (logged with code, reported without detail). */

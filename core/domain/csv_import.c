@@ -12,6 +12,7 @@
 #include "domain/candidates.h"
 #include "domain/custom_fields.h"
 #include "domain/events.h"
+#include "domain/row_json.h"
 #include "talentd/types.h"
 #include "util/csv.h"
 #include "util/json_schema.h"
@@ -559,8 +560,8 @@ static json_t *import_json(td__stmt_t *st, bool with_rows) {
   td__time_format(td__stmt_int(st, 8), at, sizeof at);
   json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:s}", "id", td__stmt_text(st, 1), "status", td__stmt_text(st, 2),
                           "created", (json_int_t)td__stmt_int(st, 3), "merged", (json_int_t)td__stmt_int(st, 4),
-                          "rejected", (json_int_t)td__stmt_int(st, 5), "created_by",
-                          td__stmt_is_null(st, 7) ? json_null() : json_string(td__stmt_text(st, 7)), "created_at", at);
+                          "rejected", (json_int_t)td__stmt_int(st, 5), "created_by", td__row_text(st, 7),
+                          "created_at", at);
   if (with_rows) {
     json_error_t jerr;
     json_t *report = json_loads(td__stmt_text(st, 6), 0, &jerr);
@@ -572,6 +573,8 @@ static json_t *import_json(td__stmt_t *st, bool with_rows) {
   }
   return out;
 }
+
+static json_t *import_row_json(td__stmt_t *st) { return import_json(st, false); }
 
 static int load_import(td__ctx_t *ctx, const char *id, json_t **out) {
   td__stmt_t *st = td__db_stmt(ctx->db, "SELECT " IMPORT_COLUMNS " FROM imports WHERE id = ?");
@@ -633,22 +636,5 @@ int td__import_list(td__ctx_t *ctx, int limit, int64_t after, json_t **items, in
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_int(st, 1, after);
   td__stmt_bind_int(st, 2, limit + 1);
-  json_t *list = json_array();
-  int64_t last = 0;
-  int rc;
-  while ((rc = td__stmt_step(st)) == 1) {
-    if ((int)json_array_size(list) == limit) {
-      td__stmt_reset(st);
-      *next_rowid = last;
-      break;
-    }
-    last = td__stmt_int(st, 0);
-    json_array_append_new(list, import_json(st, false));
-  }
-  if (rc < 0) {
-    json_decref(list);
-    return td__fail_internal(ctx, rc);
-  }
-  *items = list;
-  return 0;
+  return td__row_page(ctx, st, 0, limit, import_row_json, items, next_rowid);
 }

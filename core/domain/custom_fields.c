@@ -10,6 +10,7 @@
 
 #include "auth/policy.h"
 #include "domain/events.h"
+#include "domain/row_json.h"
 #include "talentd/types.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -137,11 +138,12 @@ static json_t *def_json(td__stmt_t *st, int64_t *version) {
   td__time_format(td__stmt_int(st, 9), created, sizeof created);
   if (version) *version = def_version(st);
   return json_pack("{s:s,s:s,s:s,s:o,s:s,s:o,s:b,s:b,s:s}", "id", td__stmt_text(st, 1), "entity",
-                   td__stmt_text(st, 2), "key", td__stmt_text(st, 3), "label",
-                   td__stmt_is_null(st, 4) ? json_null() : json_string(td__stmt_text(st, 4)), "type",
+                   td__stmt_text(st, 2), "key", td__stmt_text(st, 3), "label", td__row_text(st, 4), "type",
                    td__stmt_text(st, 5), "options", options ? options : json_array(), "required",
                    (int)td__stmt_int(st, 7), "sensitive", (int)td__stmt_int(st, 8), "created_at", created);
 }
+
+static json_t *def_row_json(td__stmt_t *st) { return def_json(st, NULL); }
 
 /* Loads a definition by public id: its JSON, version and rowid (any may be NULL). */
 static int load_def(td__ctx_t *ctx, const char *id, json_t **out, int64_t *version, int64_t *rowid) {
@@ -278,24 +280,7 @@ int td__custom_field_list(td__ctx_t *ctx, const char *entity, int limit, int64_t
   td__stmt_bind_int(st, 1, after);
   td__stmt_bind_text(st, 2, entity);
   td__stmt_bind_int(st, 3, limit + 1);
-  json_t *list = json_array();
-  int64_t last = 0;
-  int rc;
-  while ((rc = td__stmt_step(st)) == 1) {
-    if ((int)json_array_size(list) == limit) {
-      td__stmt_reset(st);
-      *next_rowid = last;
-      break;
-    }
-    last = td__stmt_int(st, 0);
-    json_array_append_new(list, def_json(st, NULL));
-  }
-  if (rc < 0) {
-    json_decref(list);
-    return td__fail_internal(ctx, rc);
-  }
-  *items = list;
-  return 0;
+  return td__row_page(ctx, st, 0, limit, def_row_json, items, next_rowid);
 }
 
 /* Refuses (409 on pointer) when records hold values that a change would invalidate. */

@@ -12,6 +12,7 @@
 #include "domain/custom_fields.h"
 #include "domain/events.h"
 #include "domain/pipelines.h"
+#include "domain/row_json.h"
 #include "domain/users.h"
 #include "talentd/types.h"
 #include "util/time.h"
@@ -67,16 +68,6 @@ int td__job_open_opening(td__db_t *db, int64_t job_rowid, const char *opening_id
 
 /* ---------- JSON of a job ---------- */
 
-static json_t *text_or_null(td__stmt_t *st, int col) {
-  return td__stmt_is_null(st, col) ? json_null() : json_string(td__stmt_text(st, col));
-}
-
-static json_t *time_json(int64_t ms) {
-  char text[32];
-  td__time_format(ms, text, sizeof text);
-  return json_string(text);
-}
-
 /* The four hiring-team lists, keyed by their API names; team roles in the DB are singular. */
 static const struct team_list {
   const char *key;  /* API: hiring_team.<key> */
@@ -120,12 +111,12 @@ static json_t *openings_json(td__db_t *db, int64_t job_rowid) {
   while ((rc = td__stmt_step(st)) == 1) {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(td__stmt_text(st, 0)));
-    json_object_set_new(o, "target_date", text_or_null(st, 1));
+    json_object_set_new(o, "target_date", td__row_text(st, 1));
     json_object_set_new(o, "status", json_string(td__stmt_text(st, 2)));
-    json_object_set_new(o, "close_reason", text_or_null(st, 3));
-    json_object_set_new(o, "filled_by_application_id", text_or_null(st, 4));
-    json_object_set_new(o, "created_at", time_json(td__stmt_int(st, 5)));
-    json_object_set_new(o, "closed_at", td__stmt_is_null(st, 6) ? json_null() : time_json(td__stmt_int(st, 6)));
+    json_object_set_new(o, "close_reason", td__row_text(st, 3));
+    json_object_set_new(o, "filled_by_application_id", td__row_text(st, 4));
+    json_object_set_new(o, "created_at", td__row_time(st, 5));
+    json_object_set_new(o, "closed_at", td__row_time(st, 6));
     json_array_append_new(list, o);
   }
   if (rc < 0) {
@@ -147,13 +138,13 @@ json_t *td__job_json(td__ctx_t *ctx, int64_t rowid, int64_t *version) {
   json_t *job = json_object();
   json_object_set_new(job, "id", json_string(td__stmt_text(st, 0)));
   json_object_set_new(job, "title", json_string(td__stmt_text(st, 1)));
-  json_object_set_new(job, "department", text_or_null(st, 2));
-  json_object_set_new(job, "location", text_or_null(st, 3));
-  json_object_set_new(job, "employment_type", text_or_null(st, 4));
+  json_object_set_new(job, "department", td__row_text(st, 2));
+  json_object_set_new(job, "location", td__row_text(st, 3));
+  json_object_set_new(job, "employment_type", td__row_text(st, 4));
   json_object_set_new(job, "status", json_string(td__stmt_text(st, 5)));
   json_object_set_new(job, "confidential", json_boolean(td__stmt_int(st, 6)));
-  json_object_set_new(job, "created_at", time_json(td__stmt_int(st, 8)));
-  json_object_set_new(job, "updated_at", time_json(td__stmt_int(st, 9)));
+  json_object_set_new(job, "created_at", td__row_time(st, 8));
+  json_object_set_new(job, "updated_at", td__row_time(st, 9));
   if (version) *version = td__stmt_int(st, 10);
   td__stmt_reset(st);
   if (custom == NULL) custom = json_object();
@@ -429,7 +420,7 @@ static json_t *job_summary(td__db_t *db, int64_t rowid, int64_t *version) {
   json_t *s = json_object();
   json_object_set_new(s, "id", json_string(td__stmt_text(st, 0)));
   json_object_set_new(s, "title", json_string(td__stmt_text(st, 1)));
-  json_object_set_new(s, "department", text_or_null(st, 2));
+  json_object_set_new(s, "department", td__row_text(st, 2));
   json_object_set_new(s, "status", json_string(td__stmt_text(st, 3)));
   json_object_set_new(s, "confidential", json_boolean(td__stmt_int(st, 4)));
   if (version) *version = td__stmt_int(st, 5);
@@ -597,7 +588,7 @@ static int update_row(td__ctx_t *ctx, int64_t rowid, const json_t *body) {
   return rc;
 }
 
-static int job_status(td__db_t *db, int64_t rowid, char status[16]) {
+int td__job_status(td__db_t *db, int64_t rowid, char status[16]) {
   td__stmt_t *st = td__db_stmt(db, "SELECT status FROM jobs WHERE rowid = ?");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, rowid);
@@ -633,7 +624,7 @@ int td__job_update(td__ctx_t *ctx, const char *job_id, const json_t *body, json_
   if (ctx->problem) return TD_EINVAL;
 
   char old_status[16];
-  if ((rc = job_status(ctx->db, rowid, old_status)) != 0) return td__fail_internal(ctx, rc);
+  if ((rc = td__job_status(ctx->db, rowid, old_status)) != 0) return td__fail_internal(ctx, rc);
   const char *new_status = json_string_value(json_object_get(body, "status"));
   /* Publishing: when the status becomes open, the job.before_publish filter hooks (a later
    * issue) will run here, before any row changes, and may change or veto it. */

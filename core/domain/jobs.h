@@ -28,6 +28,10 @@ int td__job_stage_lookup(td__db_t *db, const char *job_id, const char *stage_id,
 int td__job_open_opening(td__db_t *db, int64_t job_rowid, const char *opening_id /*NULL: earliest target date*/,
                          char id_out[TD_ID_MAX]);
 
+/* Copies the status of the job at rowid ("draft", "open", "on_hold", "closed") into status.
+ * Returns 0, TD_ENOTFOUND or a storage error. No visibility check. */
+int td__job_status(td__db_t *db, int64_t rowid, char status[16]);
+
 /* --- the job resource --- */
 
 /* Creates a job from a validated body (borrowed): checks the role, hiring team users,

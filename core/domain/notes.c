@@ -9,6 +9,7 @@
 #include "domain/activities.h"
 #include "domain/candidates.h"
 #include "domain/events.h"
+#include "domain/row_json.h"
 #include "domain/search.h"
 #include "talentd/types.h"
 #include "util/buf.h"
@@ -121,21 +122,7 @@ int td__activity_list(td__ctx_t *ctx, const char *candidate_id, const char *kind
   if (kind) td__stmt_bind_text_named(st, ":kind", kind);
   if (before > 0) td__stmt_bind_int_named(st, ":before", before);
   td__stmt_bind_int_named(st, ":limit", limit + 1);
-  json_t *list = json_array();
-  int64_t last = 0;
-  while ((rc = td__stmt_step(st)) == 1) {
-    if ((int)json_array_size(list) == limit) {
-      *next = last;
-      break;
-    }
-    last = td__stmt_int(st, 0);
-    json_array_append_new(list, activity_json(st));
-  }
+  rc = td__row_page(ctx, st, 0, limit, activity_json, items, next);
   td__stmt_finalize(st);
-  if (rc < 0) {
-    json_decref(list);
-    return td__fail_internal(ctx, rc);
-  }
-  *items = list;
-  return 0;
+  return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "auth/policy.h"
 #include "domain/jobs.h"
+#include "domain/row_json.h"
 #include "talentd/types.h"
 #include "util/id.h"
 #include "util/mem.h"
@@ -488,24 +489,7 @@ int td__template_list(td__ctx_t *ctx, int limit, int64_t after, json_t **items, 
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_int(st, 1, after);
   td__stmt_bind_int(st, 2, limit + 1);
-  json_t *list = json_array();
-  int64_t last = 0;
-  int rc;
-  while ((rc = td__stmt_step(st)) == 1) {
-    if ((int)json_array_size(list) == limit) {
-      td__stmt_reset(st);
-      *next_rowid = last;
-      break;
-    }
-    last = td__stmt_int(st, 6);
-    json_array_append_new(list, template_row_json(st));
-  }
-  if (rc < 0) {
-    json_decref(list);
-    return td__fail_internal(ctx, rc);
-  }
-  *items = list;
-  return 0;
+  return td__row_page(ctx, st, 6, limit, template_row_json, items, next_rowid);
 }
 
 static int template_is_default(td__db_t *db, int64_t rowid) {

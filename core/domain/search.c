@@ -63,6 +63,9 @@ int td__search_remove_candidate(td__db_t *db, int64_t rowid) {
   return td__stmt_run(st);
 }
 
+/* Only team notes on the candidate itself are indexed: a private or admin note, or a note on
+ * an application the searcher may not see (another team's job, a confidential one), must
+ * not make a candidate match, since a hit reveals the note's words. */
 int td__search_index_candidate(td__db_t *db, int64_t rowid) {
   int rc = td__search_remove_candidate(db, rowid);
   if (rc) return rc;
@@ -73,7 +76,8 @@ int td__search_index_candidate(td__db_t *db, int64_t rowid) {
       " (SELECT group_concat(e.value, ' ') FROM json_each(c.emails) e),"
       " (SELECT group_concat(t.value, ' ') FROM json_each(c.tags) t),"
       " (SELECT group_concat(n.body, ' ') FROM activities n"
-      "   WHERE n.candidate_rowid = c.rowid AND n.kind = 'note' AND n.visibility = 'team'),"
+      "   WHERE n.candidate_rowid = c.rowid AND n.kind = 'note' AND n.visibility = 'team'"
+      "   AND n.application_rowid IS NULL),"
       " c.resume_text FROM candidates c WHERE c.rowid = ?");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, rowid);
@@ -120,10 +124,7 @@ static int check_filter(td__ctx_t *ctx, const td__candidate_filter_t *f, int64_t
     return td__fail_field(ctx, "/query/tag", "is repeated more than 10 times");
   }
   for (size_t i = 0; i < json_array_size(f->tags); i++) {
-    if (!json_is_string(json_array_get(f->tags, i))) {
-      td__fail(ctx, 400, "Invalid query parameter", "tag must be text");
-      return td__fail_field(ctx, "/query/tag", "must be text");
-    }
+    if (!json_is_string(json_array_get(f->tags, i))) return td__fail_query(ctx, "tag", "must be text");
   }
   if (ranked && position > TD_SEARCH_MAX_OFFSET) {
     td__fail(ctx, 400, "Invalid query parameter",

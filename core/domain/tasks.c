@@ -11,6 +11,7 @@
 #include "domain/applications.h"
 #include "domain/candidates.h"
 #include "domain/events.h"
+#include "domain/row_json.h"
 #include "domain/users.h"
 #include "talentd/types.h"
 #include "util/buf.h"
@@ -33,31 +34,15 @@ typedef struct task_row {
 
 /* The visibility rule (tasks.h) as SQL on alias k; uses :me. */
 static void append_visible(td__buf_t *b, const td__principal_t *p) {
-  td__buf_printf(b,
-                 "(k.assignee_id = :me OR k.created_by = :me OR (k.candidate_rowid IS NOT NULL"
-                 " AND EXISTS (SELECT 1 FROM candidates c WHERE c.rowid = k.candidate_rowid AND (%s))"
-                 " AND (k.application_rowid IS NULL OR EXISTS (SELECT 1 FROM applications a"
-                 " WHERE a.rowid = k.application_rowid AND (%s)))))",
-                 td__policy_candidate_visible(p), td__policy_application_visible(p));
-}
-
-static json_t *text_or_null(td__stmt_t *st, int col) {
-  return td__stmt_is_null(st, col) ? json_null() : json_string(td__stmt_text(st, col));
-}
-
-static json_t *time_or_null(td__stmt_t *st, int col) {
-  if (td__stmt_is_null(st, col)) return json_null();
-  char text[32];
-  td__time_format(td__stmt_int(st, col), text, sizeof text);
-  return json_string(text);
+  td__buf_puts(b, td__policy_task_visible(p));
 }
 
 static json_t *task_json(td__stmt_t *st) {
   return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:I}", "id", td__stmt_text(st, 1), "title",
-                   td__stmt_text(st, 2), "assignee_id", text_or_null(st, 3), "due_at", time_or_null(st, 4),
-                   "candidate_id", text_or_null(st, 5), "application_id", text_or_null(st, 6), "done",
-                   (int)td__stmt_int(st, 7), "done_at", time_or_null(st, 8), "created_by", text_or_null(st, 9),
-                   "created_at", time_or_null(st, 10), "updated_at", time_or_null(st, 11), "version",
+                   td__stmt_text(st, 2), "assignee_id", td__row_text(st, 3), "due_at", td__row_time(st, 4),
+                   "candidate_id", td__row_text(st, 5), "application_id", td__row_text(st, 6), "done",
+                   (int)td__stmt_int(st, 7), "done_at", td__row_time(st, 8), "created_by", td__row_text(st, 9),
+                   "created_at", td__row_time(st, 10), "updated_at", td__row_time(st, 11), "version",
                    (json_int_t)td__stmt_int(st, 12));
 }
 
@@ -66,24 +51,10 @@ static int fetch_json(td__ctx_t *ctx, int64_t rowid, json_t **out, int64_t *vers
   td__stmt_t *st = td__db_stmt(ctx->db, TASK_SELECT " WHERE k.rowid = ?");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_int(st, 1, rowid);
-  int rc = td__stmt_step(st);
-  if (rc == 0) return td__fail_not_found(ctx, "task");
-  if (rc < 0) return td__fail_internal(ctx, rc);
-  if (version) *version = td__stmt_int(st, 12);
-  if (out) *out = task_json(st);
-  td__stmt_reset(st);
-  return 0;
+  return td__row_object(ctx, st, "task", task_json, 12, out, version);
 }
 
 /* ---------- the candidate and application a task is about ---------- */
-
-static int resolve_candidate(td__ctx_t *ctx, const char *candidate_id, int64_t *rowid) {
-  td__candidate_ref_t ref;
-  int rc = td__candidate_resolve(ctx->db, candidate_id, &ref);
-  if (rc) return rc;
-  *rowid = ref.rowid;
-  return td__policy_check_candidate(ctx->db, &ctx->principal, ref.id);
-}
 
 static int candidate_of_application(td__ctx_t *ctx, int64_t app_rowid, int64_t *candidate_rowid) {
   td__stmt_t *st = td__db_stmt(ctx->db, "SELECT candidate_rowid FROM applications WHERE rowid = ?");
@@ -105,9 +76,11 @@ static int apply_links(td__ctx_t *ctx, const json_t *body, task_row_t *t) {
   int rc;
   if (jc && json_is_null(jc)) t->candidate_rowid = 0;
   else if (jc) {
-    rc = resolve_candidate(ctx, json_string_value(jc), &t->candidate_rowid);
+    td__candidate_ref_t cand;
+    rc = td__candidate_find_quiet(ctx, json_string_value(jc), &cand);
     if (rc == TD_ENOTFOUND) td__fail_field(ctx, "/candidate_id", "no candidate with that id exists, or you may not see it");
     else if (rc) return td__fail_internal(ctx, rc);
+    else t->candidate_rowid = cand.rowid;
   }
   int64_t app_candidate = 0;
   if (ja && json_is_null(ja)) t->application_rowid = 0;
@@ -287,26 +260,9 @@ int td__task_list(td__ctx_t *ctx, const td__task_filter_t *f, int limit, int64_t
   if (f->candidate_id) td__stmt_bind_text_named(st, ":cand", f->candidate_id);
   if (f->application_id) td__stmt_bind_text_named(st, ":app", f->application_id);
   if (f->due_before_ms) td__stmt_bind_int_named(st, ":due", f->due_before_ms);
-  json_t *list = json_array();
-  int64_t last = 0;
-  int rc;
-  *next_rowid = 0;
-  while ((rc = td__stmt_step(st)) == 1) {
-    if ((int)json_array_size(list) == limit) {
-      *next_rowid = last;
-      rc = 0;
-      break;
-    }
-    last = td__stmt_int(st, 0);
-    json_array_append_new(list, task_json(st));
-  }
+  int rc = td__row_page(ctx, st, 0, limit, task_json, items, next_rowid);
   td__stmt_finalize(st);
-  if (rc < 0) {
-    json_decref(list);
-    return td__fail_internal(ctx, rc);
-  }
-  *items = list;
-  return 0;
+  return rc;
 }
 
 /* ---------- update ---------- */

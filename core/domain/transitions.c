@@ -127,14 +127,14 @@ static int check_target(td__ctx_t *ctx, const td__transition_req_t *req, const a
   return 0;
 }
 
-/* Another active application of the same candidate for the same job, if any. */
-static int other_active(td__ctx_t *ctx, const app_state_t *a, int64_t app_rowid, char id_out[TD_ID_MAX]) {
+int td__transition_other_active(td__ctx_t *ctx, int64_t candidate_rowid, int64_t job_rowid, int64_t except_rowid,
+                                char id_out[TD_ID_MAX]) {
   td__stmt_t *st = td__db_stmt(ctx->db, "SELECT id FROM applications WHERE candidate_rowid = ? AND job_rowid = ?"
                                         " AND status = 'active' AND rowid <> ? LIMIT 1");
   if (st == NULL) return TD_EIO;
-  td__stmt_bind_int(st, 1, a->candidate_rowid);
-  td__stmt_bind_int(st, 2, a->job_rowid);
-  td__stmt_bind_int(st, 3, app_rowid);
+  td__stmt_bind_int(st, 1, candidate_rowid);
+  td__stmt_bind_int(st, 2, job_rowid);
+  td__stmt_bind_int(st, 3, except_rowid);
   int rc = td__stmt_step(st);
   if (rc == 1) {
     copy_text(id_out, TD_ID_MAX, td__stmt_text(st, 0));
@@ -165,7 +165,7 @@ static int check_rules(td__ctx_t *ctx, const td__transition_req_t *req, const ap
       if (strcmp(a->status, "rejected") != 0 && strcmp(a->status, "withdrawn") != 0)
         return td__fail(ctx, 409, "Not rejected", "only a rejected or withdrawn application can be unrejected");
       char existing[TD_ID_MAX];
-      int rc = other_active(ctx, a, req->application_rowid, existing);
+      int rc = td__transition_other_active(ctx, a->candidate_rowid, a->job_rowid, req->application_rowid, existing);
       if (rc < 0) return rc;
       if (rc == 1) {
         td__fail(ctx, 409, "Active application exists",

@@ -61,4 +61,10 @@ int td__transition_check(td__ctx_t *ctx, const td__transition_req_t *req);
  * failure (domain actions wrap it in a savepoint). Permission checks are the caller's. */
 int td__transition_apply(td__ctx_t *ctx, const td__transition_req_t *req, char id_out[TD_ID_MAX]);
 
+/* The rule of one active application per candidate and job: copies into id_out the id of an
+ * active application of the candidate for the job other than except_rowid (0: none is
+ * excepted). Returns 1 when there is one, 0 when not, or a storage error. */
+int td__transition_other_active(td__ctx_t *ctx, int64_t candidate_rowid, int64_t job_rowid, int64_t except_rowid,
+                                char id_out[TD_ID_MAX]);
+
 #endif

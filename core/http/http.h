@@ -1,9 +1,17 @@
 /* The HTTP/1.1 server: strict parsing (llhttp, no lenient flags), every limit of
  * ARCHITECTURE section 8, keep-alive and pipelining with responses in request order.
  *
- * The server calls on_request once per complete request, on the loop thread. The request
- * is owned by the server; the handler must call td__http_respond exactly once, from the
- * loop thread, now or later (after work on another thread). */
+ * The server calls on_request once per complete request, on the loop thread, with the whole
+ * body already received and within its limit. The request is owned by the server; the handler
+ * must call td__http_respond exactly once, from the loop thread, now or later (after work on
+ * another thread).
+ *
+ * A request that is malformed, ambiguous (request smuggling), over a limit or too slow never
+ * reaches on_request: it is answered with an application/problem+json 400, 408, 413, 414,
+ * 417, 431, 501 or 505 and Connection: close, after the responses owed before it, and nothing
+ * the client sent after it is ever parsed. The checks themselves live in parser.c. After the
+ * last response of a connection the server half-closes and discards input for up to 2 s, so
+ * the client reads the answer instead of a reset. */
 #ifndef TD_HTTP_HTTP_H
 #define TD_HTTP_HTTP_H
 
@@ -26,7 +34,7 @@ typedef struct td__http_request {
   /* Parsed request; read-only for handlers (safe to read from a worker thread). */
   const char *method; /* "GET", "POST"... */
   char *target;       /* the raw request-target */
-  char *path;         /* target up to '?', not decoded */
+  char *path;         /* target up to '?', not decoded (for an absolute-form target, its path) */
   char *query;        /* after '?', or NULL */
   td__http_header_t *headers;
   size_t header_count;
@@ -54,9 +62,10 @@ typedef struct td__http_limits {
   unsigned header_timeout_ms;     /* 10 s from the first byte of a request to its last header */
   unsigned body_timeout_ms;       /* 30 s for the body once headers are in */
   unsigned keepalive_timeout_ms;  /* 5 s idle between requests */
-  unsigned send_timeout_ms;       /* 60 s for a client to take our response */
+  unsigned send_timeout_ms;       /* 60 s without progress while a client takes our responses */
   unsigned max_requests_per_conn; /* 1,000: the last one is answered with Connection: close */
-  size_t max_write_queue;         /* 1 MiB: stop reading while more is queued */
+  unsigned max_connection_ms;     /* 1 h: the first request after that is answered with Connection: close */
+  size_t max_write_queue;         /* 1 MiB: stop reading and parsing while more is queued */
   unsigned max_pipeline;          /* requests in flight per connection before parsing pauses */
   unsigned max_connections;       /* beyond this, new connections are closed at once */
 } td__http_limits_t;

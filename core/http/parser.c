@@ -108,10 +108,9 @@ static int check_field(td__http_parser_t *p) {
   if (p->field.len == 0) return refuse(p, 400, "empty header field name");
   for (size_t i = 0; i < p->field.len; i++)
     if (!td__http_is_tchar((unsigned char)p->field.data[i])) return refuse(p, 400, "invalid header field name");
-  for (size_t i = 0; i < p->value.len; i++) {
-    unsigned char c = (unsigned char)p->value.data[i];
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return refuse(p, 400, "control character in a header field value");
-  }
+  /* llhttp's default build lets control bytes other than NUL, CR and LF through. */
+  if (!td__http_field_value_ok(p->value.data, p->value.len))
+    return refuse(p, 400, "control character in a header field value");
   return 0;
 }
 

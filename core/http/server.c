@@ -54,6 +54,7 @@ struct td__http_conn {
   unsigned queued;                 /* length of head..tail */
   unsigned unanswered;             /* dispatched and not yet responded */
   unsigned parsed;                 /* requests parsed on this connection */
+  uint64_t born_ms;                /* loop time of the accept */
   size_t write_queued;             /* bytes handed to libuv and not yet written */
   td__buf_t pending;               /* bytes received while parsing is paused */
   enum conn_state state;
@@ -85,6 +86,7 @@ void td__http_limits_default(td__http_limits_t *l) {
       .keepalive_timeout_ms = 5000,
       .send_timeout_ms = 60000,
       .max_requests_per_conn = 1000,
+      .max_connection_ms = 3600 * 1000,
       .max_write_queue = 1024 * 1024,
       .max_pipeline = 16,
       .max_connections = 10000,
@@ -360,6 +362,9 @@ static void respond_error(td__http_conn_t *c, td__http_request_t *r, int status,
   if (r->start_ns == 0) r->start_ns = td__time_mono_ns();
   r->close_after = true;
   conn_enqueue(c, r);
+  /* From now on only the send timeout applies: responses owed before this one may still be
+   * waiting for a client that does not read. */
+  c->state = ST_WAITING;
   td__log(TD_LOG_INFO, "http_refused", json_pack("{s:i,s:s}", "status", status, "reason", reason));
   td__metrics_observe_request(r->method ? r->method : "UNKNOWN", "unparsed", status,
                               (double)(td__time_mono_ns() - r->start_ns) / 1e9);
@@ -373,8 +378,13 @@ static void respond_error(td__http_conn_t *c, td__http_request_t *r, int status,
 }
 
 static void conn_dispatch(td__http_conn_t *c, td__http_request_t *r) {
+  const td__http_limits_t *l = &c->srv->limits;
   c->parsed++;
-  if (r->close_after || c->parsed >= c->srv->limits.max_requests_per_conn || c->srv->shutting_down) {
+  /* A connection ends after max_requests_per_conn requests or max_connection_ms (nginx's
+   * keepalive_requests and keepalive_time): a slow client cannot hold it forever one
+   * request at a time. */
+  bool old = uv_now(c->srv->loop) - c->born_ms >= l->max_connection_ms;
+  if (r->close_after || c->parsed >= l->max_requests_per_conn || old || c->srv->shutting_down) {
     r->close_after = true;
     c->stop_parsing = true;
     read_stop(c);
@@ -487,6 +497,7 @@ static void on_connection(uv_stream_t *listener, int status) {
       uv_ip4_name((struct sockaddr_in *)&addr, c->remote_ip, sizeof c->remote_ip);
   }
   td__http_parser_init(&c->parser, &srv->limits, srv->body_limit, srv->ctx, on_phase, c);
+  c->born_ms = uv_now(srv->loop);
   c->next = srv->conns;
   if (srv->conns) srv->conns->prev = c;
   srv->conns = c;

@@ -250,3 +250,21 @@ def main(server_args=(), start=True, users=True):
         server.cleanup()
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
+
+
+def parse_raw_responses(raw):
+    """Splits bytes read from a raw socket into Response objects, in order. talentd frames every
+    response with Content-Length; an interim 1xx response has no body."""
+    out = []
+    while raw:
+        head, sep, rest = raw.partition(b"\r\n\r\n")
+        expect(sep, "a complete response head", raw[:300])
+        lines = head.split(b"\r\n")
+        expect(lines[0].startswith(b"HTTP/1.1 "), "a status line", lines[0])
+        status = int(lines[0].split()[1])
+        headers = [(k.strip().decode(), v.strip().decode()) for k, _, v in (l.partition(b":") for l in lines[1:])]
+        n = 0 if status < 200 else int(dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
+        expect(len(rest) >= n, "a complete response body", raw[:300])
+        out.append(Response(status, headers, rest[:n]))
+        raw = rest[n:]
+    return out

@@ -66,35 +66,7 @@ def exchange(s, data, timeout=5.0):
     return out, how
 
 
-class Reply:
-    def __init__(self, status, headers, body):
-        self.status, self.headers, self.body = status, headers, body
-
-    def json(self):
-        return json.loads(self.body)
-
-    def __repr__(self):
-        return "<%d %r>" % (self.status, self.body[:200])
-
-
-def parse_responses(raw):
-    """Splits raw bytes into responses (Content-Length framed, as talentd always sends)."""
-    out = []
-    while raw:
-        head, sep, rest = raw.partition(b"\r\n\r\n")
-        expect(sep, "a complete response head", raw[:300])
-        lines = head.split(b"\r\n")
-        expect(lines[0].startswith(b"HTTP/1.1 "), "status line", lines[0])
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(b":")
-            headers[k.strip().lower().decode()] = v.strip().decode()
-        n = 0 if status < 200 else int(headers.get("content-length", "0"))
-        expect(len(rest) >= n, "a complete response body", raw[:300])
-        out.append(Reply(status, headers, rest[:n]))
-        raw = rest[n:]
-    return out
+parse_responses = harness.parse_raw_responses
 
 
 def token_post(s, marker, extra=""):
@@ -120,7 +92,7 @@ def expect_refused(s, name, data, status, marker):
     expect(r.status == status, "%s: status %d" % (name, status), r)
     expect(r.headers.get("content-type", "").startswith("application/problem+json"),
            "%s: problem content type" % name, r.headers)
-    doc = r.json()
+    doc = r.json or {}
     expect(doc.get("status") == status and doc.get("title"), "%s: problem body" % name, doc)
     expect(r.headers.get("connection") == "close", "%s: Connection: close" % name, r.headers)
     expect(how == "fin", "%s: connection closed by the server (got %s)" % (name, how))
