@@ -13,6 +13,7 @@
 #include "auth/authn.h"
 #include "domain/housekeeping.h"
 #include "domain/phone.h"
+#include "store/checkpointer.h"
 #include "store/migrate.h"
 #include "store/reader.h"
 #include "talentd/types.h"
@@ -177,6 +178,12 @@ int td__app_serve(json_t *config) {
     goto out;
   }
   td__reader_configure(app->db_path);
+  /* Checkpoints run on their own thread, not inside the writer's commits. */
+  td__db_exec(db, "PRAGMA wal_autocheckpoint=0");
+  if (td__checkpointer_start(app->db_path, 500, &app->checkpointer) != 0) {
+    td__db_exec(db, "PRAGMA wal_autocheckpoint=2000");
+    app->checkpointer = NULL;
+  }
   td__writer_start(app->loop, db, &app->writer);
   app->login_limits = td__ratelimit_new(3600 * 1000);
 
@@ -212,6 +219,7 @@ int td__app_serve(json_t *config) {
   td__log(TD_LOG_INFO, "listening", json_pack("{s:s,s:i}", "host", host, "port", td__http_server_port(app->http)));
   uv_run(app->loop, UV_RUN_DEFAULT);
   td__reader_close_all();
+  td__checkpointer_stop(app->checkpointer);
   td__log(TD_LOG_INFO, "stopped", NULL);
   exit_code = 0;
 out:

@@ -95,22 +95,27 @@ bool td__candidate_filter_ranked(const td__candidate_filter_t *f) {
 
 /* Column weights for bm25: a hit in the name counts most, the resume least. */
 #define RANK "bm25(candidate_search, 10.0, 5.0, 4.0, 2.0, 1.0)"
+#define TD_SEARCH_RANK_WINDOW_SQL "5000"
 
 /* Builds the SQL for f: visibility first, then each filter with a named parameter. */
 static char *build_sql(const td__principal_t *p, const td__candidate_filter_t *f, bool ranked, bool from_start) {
   td__buf_t sql = {0};
   td__buf_puts(&sql, "SELECT " TD_CANDIDATE_COLUMNS " FROM ");
-  td__buf_puts(&sql, ranked ? "candidate_search JOIN candidates c ON c.rowid = candidate_search.rowid"
+  /* Ranking scores only the newest TD_SEARCH_RANK_WINDOW matches: FTS5 walks rowids in
+   * order cheaply, but bm25 over every match of a common word costs seconds on a large
+   * pool. Recruiters want recent people first anyway; the window is documented. */
+  td__buf_puts(&sql, ranked ? "(SELECT rowid AS hit_rowid, " RANK " AS hit_rank FROM candidate_search"
+                              " WHERE candidate_search MATCH :q ORDER BY rowid DESC LIMIT " TD_SEARCH_RANK_WINDOW_SQL
+                              ") h JOIN candidates c ON c.rowid = h.hit_rowid"
                             : "candidates c");
   td__buf_printf(&sql, " WHERE (%s)", td__policy_candidate_visible(p));
-  if (ranked) td__buf_puts(&sql, " AND candidate_search MATCH :q");
   if (f->source) td__buf_puts(&sql, " AND c.source = :source");
   if (f->updated_since) td__buf_puts(&sql, " AND c.updated_at >= :since");
   for (size_t i = 0; i < json_array_size(f->tags); i++)
     td__buf_printf(&sql, " AND EXISTS (SELECT 1 FROM candidate_tags ct WHERE ct.candidate_rowid = c.rowid"
                          " AND ct.tag = :tag%zu)", i);
   if (ranked) {
-    td__buf_puts(&sql, " ORDER BY " RANK ", c.rowid DESC LIMIT :limit OFFSET :offset");
+    td__buf_puts(&sql, " ORDER BY h.hit_rank, c.rowid DESC LIMIT :limit OFFSET :offset");
   } else {
     if (!from_start) td__buf_puts(&sql, " AND c.rowid < :after");
     td__buf_puts(&sql, " ORDER BY c.rowid DESC LIMIT :limit");
@@ -128,8 +133,8 @@ static int check_filter(td__ctx_t *ctx, const td__candidate_filter_t *f, int64_t
   }
   if (ranked && position > TD_SEARCH_MAX_OFFSET) {
     td__fail(ctx, 400, "Invalid query parameter",
-             "search results are available to a depth of 10000; narrow the query instead");
-    return td__fail_field(ctx, "/query/cursor", "goes deeper than 10000 search results");
+             "search results are available to a depth of 5000; narrow the query instead");
+    return td__fail_field(ctx, "/query/cursor", "goes deeper than 5000 search results");
   }
   return 0;
 }

@@ -19,7 +19,7 @@
 #define TD_SEARCH_MAX_TERMS 16
 #define TD_SEARCH_MAX_TERM_BYTES 64
 #define TD_SEARCH_MAX_TAGS 10      /* tag filters per query */
-#define TD_SEARCH_MAX_OFFSET 10000 /* ranked results are paged by offset; deeper pages are refused */
+#define TD_SEARCH_MAX_OFFSET 5000 /* ranked results are paged by offset within the rank window */
 
 /* Turns text typed by a user into an FTS5 query that can only mean "all these words":
  * each whitespace-separated term is double-quoted (quotes inside doubled), terms without a

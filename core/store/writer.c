@@ -68,6 +68,7 @@ static void run_batch(td__writer_t *w, td__write_op_t *batch) {
 
 static void *writer_main(void *arg) {
   td__writer_t *w = arg;
+  pthread_setname_np(pthread_self(), "td-writer");
   pthread_mutex_lock(&w->lock);
   for (;;) {
     while (w->queue_head == NULL && !w->stopping) pthread_cond_wait(&w->wake, &w->lock);

@@ -65,52 +65,72 @@ def lag_p99(before, after):
     return 0.0
 
 
+def vocabulary():
+    """A Zipf-distributed vocabulary: a few very common words, a long tail of rare ones, like
+    real resumes. Returns the words and their cumulative weights."""
+    words = list(WORDS) + ["term%04d" % i for i in range(4000)]
+    weights, total = [], 0.0
+    for rank in range(1, len(words) + 1):
+        total += 1.0 / rank
+        weights.append(total)
+    return words, weights
+
+
 def seed(s):
-    """Creates the data set through the API (the real write path), in parallel."""
+    """Creates the data set: candidates through `talentd import` (the CSV import path), then
+    applications through the API."""
     rng = random.Random(7)
-    resume_words = WORDS * 3
-    ids = []
+    words, cum = vocabulary()
+    csv_path = os.path.join(s.data, "bench.csv")
+    t0 = time.time()
+    with open(csv_path, "w") as f:
+        f.write("first_name,last_name,email,resume_text\n")
+        for i in range(CANDIDATES):
+            resume = " ".join(rng.choices(words, cum_weights=cum, k=320))[:2048]
+            f.write("Cand%d,Bench,c%d@bench.test,%s\n" % (i, i, resume))
+    s.cli("import", "candidates", csv_path, "--data", s.data)
+    print("seeded %d candidates in %.1f s (CSV import)" % (CANDIDATES, time.time() - t0), flush=True)
+    ids = subprocess.run(["sqlite3", os.path.join(s.data, "talentd.db"), "SELECT id FROM candidates ORDER BY rowid"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    return ids, words
+
+
+def seed_applications(s, ids):
+    job = s.post("/api/v1/jobs", {"title": "Bench engineer", "department": "Engineering", "status": "open"}).json
+    stages = [st["id"] for st in job["stages"]]
+    apps = []
     lock = threading.Lock()
 
-    def worker(start, count):
+    def worker(chunk):
         conn = s.connect()
         local = []
-        for i in range(start, start + count):
-            resume = " ".join(rng.choice(resume_words) for _ in range(300))[:2048]
-            r = s.post("/api/v1/candidates", {"first_name": "Cand%d" % i, "last_name": "Bench",
-                                              "emails": ["c%d@bench.test" % i], "resume_text": resume}, conn=conn)
+        for cid in chunk:
+            r = s.post("/api/v1/applications", {"candidate_id": cid, "job_id": job["id"], "source": "bench"}, conn=conn)
             if r.status != 201:
-                raise SystemExit("seeding failed: %r" % r)
+                raise SystemExit("seeding applications failed: %r" % r)
             local.append(r.json["id"])
         with lock:
-            ids.extend(local)
+            apps.extend(local)
 
-    per = CANDIDATES // 8
-    threads = [threading.Thread(target=worker, args=(k * per, per)) for k in range(8)]
-    t0 = time.time()
+    chosen = ids[:APPLICATIONS]
+    threads = [threading.Thread(target=worker, args=(chosen[k::8],)) for k in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    print("seeded %d candidates in %.1f s" % (len(ids), time.time() - t0), flush=True)
-    job = s.post("/api/v1/jobs", {"title": "Bench engineer", "department": "Engineering", "status": "open"}).json
-    stages = [st["id"] for st in job["stages"]]
-    apps = []
-    conn = s.connect()
-    for cid in ids[:APPLICATIONS]:
-        r = s.post("/api/v1/applications", {"candidate_id": cid, "job_id": job["id"], "source": "bench"}, conn=conn)
-        apps.append(r.json["id"])
-    return ids, apps, stages
+    return apps, stages
 
 
-def write_scripts(tmp, token, ids, apps, stages):
+def write_scripts(tmp, token, ids, apps, stages, words):
     get_lua = os.path.join(tmp, "get.lua")
     with open(get_lua, "w") as f:
         f.write('local ids = {%s}\nlocal i = 0\nrequest = function()\n i = i + 1\n'
                 ' return wrk.format("GET", "/api/v1/candidates/" .. ids[(i %% #ids) + 1])\nend\n'
                 % ",".join('"%s"' % c for c in ids[:5000]))
     search_lua = os.path.join(tmp, "search.lua")
-    pairs = ["%s+%s" % (random.choice(WORDS), random.choice(WORDS)) for _ in range(200)]
+    # Two words each, from the common head to the rare tail of the vocabulary.
+    rng = random.Random(11)
+    pairs = ["%s+%s" % (words[rng.randrange(5, 2000)], words[rng.randrange(5, 2000)]) for _ in range(200)]
     with open(search_lua, "w") as f:
         f.write('local q = {%s}\nlocal i = 0\nrequest = function()\n i = i + 1\n'
                 ' return wrk.format("GET", "/api/v1/candidates?limit=20&q=" .. q[(i %% #q) + 1])\nend\n'
@@ -139,10 +159,11 @@ def main():
     bare.stdout.readline()
     s = harness.Server()
     try:
+        ids, words = seed(s)
         s.start("--set", "log_level=warn")
         token = s.tokens["admin"]
-        ids, apps, stages = seed(s)
-        get_lua, search_lua, moves_lua = write_scripts(tmp, token, ids, apps, stages)
+        apps, stages = seed_applications(s, ids)
+        get_lua, search_lua, moves_lua = write_scripts(tmp, token, ids, apps, stages, words)
         auth = ["Authorization: Bearer " + token]
         ceiling = wrk("http://127.0.0.1:18931/", script=get_lua)
         before = lag_histogram(s)
