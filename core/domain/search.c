@@ -97,29 +97,44 @@ bool td__candidate_filter_ranked(const td__candidate_filter_t *f) {
 #define RANK "bm25(candidate_search, 10.0, 5.0, 4.0, 2.0, 1.0)"
 #define TD_SEARCH_RANK_WINDOW_SQL "5000"
 
-/* Builds the SQL for f: visibility first, then each filter with a named parameter. */
+/* Appends visibility and every filter of f (named parameters), on candidates `c`. */
+static void append_filters(td__buf_t *sql, const td__principal_t *p, const td__candidate_filter_t *f) {
+  td__buf_printf(sql, " WHERE (%s)", td__policy_candidate_visible(p));
+  if (f->source) td__buf_puts(sql, " AND c.source = :source");
+  if (f->updated_since) td__buf_puts(sql, " AND c.updated_at >= :since");
+  for (size_t i = 0; i < json_array_size(f->tags); i++)
+    td__buf_printf(sql, " AND EXISTS (SELECT 1 FROM candidate_tags ct WHERE ct.candidate_rowid = c.rowid"
+                        " AND ct.tag = :tag%zu)", i);
+}
+
+/* Builds the SQL for f: visibility first, then each filter with a named parameter.
+ *
+ * Ranked search scores only the newest TD_SEARCH_RANK_WINDOW_SQL matches: FTS5 walks rowids
+ * in order cheaply, but bm25 over every match of a common word costs seconds on a large
+ * pool (recruiters want recent people first anyway; the window is documented). The page is
+ * chosen on rowids and ranks alone, and only its rows are read in full: reading thousands of
+ * 2 KB candidate rows just to sort them was most of a search's time. */
 static char *build_sql(const td__principal_t *p, const td__candidate_filter_t *f, bool ranked, bool from_start) {
   td__buf_t sql = {0};
-  td__buf_puts(&sql, "SELECT " TD_CANDIDATE_COLUMNS " FROM ");
-  /* Ranking scores only the newest TD_SEARCH_RANK_WINDOW matches: FTS5 walks rowids in
-   * order cheaply, but bm25 over every match of a common word costs seconds on a large
-   * pool. Recruiters want recent people first anyway; the window is documented. */
-  td__buf_puts(&sql, ranked ? "(SELECT rowid AS hit_rowid, " RANK " AS hit_rank FROM candidate_search"
-                              " WHERE candidate_search MATCH :q ORDER BY rowid DESC LIMIT " TD_SEARCH_RANK_WINDOW_SQL
-                              ") h JOIN candidates c ON c.rowid = h.hit_rowid"
-                            : "candidates c");
-  td__buf_printf(&sql, " WHERE (%s)", td__policy_candidate_visible(p));
-  if (f->source) td__buf_puts(&sql, " AND c.source = :source");
-  if (f->updated_since) td__buf_puts(&sql, " AND c.updated_at >= :since");
-  for (size_t i = 0; i < json_array_size(f->tags); i++)
-    td__buf_printf(&sql, " AND EXISTS (SELECT 1 FROM candidate_tags ct WHERE ct.candidate_rowid = c.rowid"
-                         " AND ct.tag = :tag%zu)", i);
-  if (ranked) {
-    td__buf_puts(&sql, " ORDER BY h.hit_rank, c.rowid DESC LIMIT :limit OFFSET :offset");
-  } else {
+  if (!ranked) {
+    td__buf_puts(&sql, "SELECT " TD_CANDIDATE_COLUMNS " FROM candidates c");
+    append_filters(&sql, p, f);
     if (!from_start) td__buf_puts(&sql, " AND c.rowid < :after");
     td__buf_puts(&sql, " ORDER BY c.rowid DESC LIMIT :limit");
+    return td__buf_take(&sql);
   }
+  bool needs_rows = strcmp(td__policy_candidate_visible(p), "1") != 0 || f->source || f->updated_since ||
+                    json_array_size(f->tags) > 0;
+  td__buf_puts(&sql, "WITH hits AS (SELECT rowid AS hit_rowid, " RANK " AS hit_rank FROM candidate_search"
+                     " WHERE candidate_search MATCH :q ORDER BY rowid DESC LIMIT " TD_SEARCH_RANK_WINDOW_SQL "),"
+                     " page AS (SELECT h.hit_rowid, h.hit_rank FROM hits h");
+  if (needs_rows) {
+    td__buf_puts(&sql, " JOIN candidates c ON c.rowid = h.hit_rowid");
+    append_filters(&sql, p, f);
+  }
+  td__buf_puts(&sql, " ORDER BY h.hit_rank, h.hit_rowid DESC LIMIT :limit OFFSET :offset)"
+                     " SELECT " TD_CANDIDATE_COLUMNS " FROM page JOIN candidates c ON c.rowid = page.hit_rowid"
+                     " ORDER BY page.hit_rank, page.hit_rowid DESC");
   return td__buf_take(&sql);
 }
 
