@@ -243,7 +243,8 @@ static void finish(td__call_t *call) {
   td__metrics_observe_request(req->method, route, call->status, seconds);
   /* The access log carries the route pattern, never the raw path or query: those can hold
    * names and emails. */
-  td__log(TD_LOG_INFO, "request",
+  if (td__log_enabled(TD_LOG_INFO))
+    td__log(TD_LOG_INFO, "request",
           json_pack("{s:s,s:s,s:i,s:f,s:s}", "method", req->method, "route", route, "status", call->status,
                     "ms", seconds * 1000.0, "request_id", call->request_id));
   td__app_t *app = call->app;

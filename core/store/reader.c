@@ -50,7 +50,18 @@ static td__db_t *connection(void) {
 static void work_cb(uv_work_t *req) {
   td__read_op_t *op = req->data;
   td__db_t *db = connection();
-  op->rc = db ? op->run(db, op->arg) : TD_EIO;
+  if (db == NULL) {
+    op->rc = TD_EIO;
+    return;
+  }
+  /* One read transaction per op: a consistent snapshot across its queries, and the WAL
+   * read lock taken once instead of once per statement (each costs fcntl and fstat calls). */
+  if (td__db_exec(db, "BEGIN") != 0) {
+    op->rc = TD_EIO;
+    return;
+  }
+  op->rc = op->run(db, op->arg);
+  td__db_exec(db, "COMMIT");
 }
 
 static void after_cb(uv_work_t *req, int status) {

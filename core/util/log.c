@@ -13,6 +13,8 @@ static const char *level_names[] = {"debug", "info", "warn", "error"};
 
 void td__log_set_level(int level) { min_level = level; }
 
+int td__log_enabled(int level) { return level >= min_level; }
+
 void td__log(int level, const char *event, json_t *fields) {
   if (level < min_level) {
     json_decref(fields);

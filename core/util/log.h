@@ -8,6 +8,8 @@
 enum { TD_LOG_DEBUG, TD_LOG_INFO, TD_LOG_WARN, TD_LOG_ERROR };
 
 void td__log_set_level(int level);
+/* Whether a line at level would be written: check it before building costly fields. */
+int td__log_enabled(int level);
 /* Writes {"ts","level","event",...fields}. fields is taken (may be NULL). Thread-safe. */
 void td__log(int level, const char *event, json_t *fields);
 
