@@ -1,4 +1,6 @@
-/* The talentd command line: serve, migrate, user, token, demo, import, openapi, version. */
+/* The talentd command line: serve, migrate, user, token, demo, import, openapi, routes, validate,
+ * version. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -16,6 +18,7 @@
 #include "store/migrate.h"
 #include "talentd/types.h"
 #include "util/config.h"
+#include "util/json_schema.h"
 #include "util/mem.h"
 #include "util/time.h"
 
@@ -33,6 +36,7 @@ static void usage(FILE *to) {
           "  import candidates FILE.csv --data DIR\n"
           "  openapi                             print the API description (schemas/openapi.json)\n"
           "  routes                              list every route\n"
+          "  validate SCHEMA.json [INSTANCE.json] check JSON (stdin by default) against a JSON Schema\n"
           "  version\n");
 }
 
@@ -198,6 +202,46 @@ static int cmd_openapi(void) {
   return 0;
 }
 
+/* `talentd validate SCHEMA.json [INSTANCE.json]`: the core's own validator (the one that
+ * checks request bodies and the config) on any document, e.g. an event payload against
+ * schemas/events/<type>.json. Exit 0 valid; 1 invalid, one "POINTER: message" line per
+ * error on stdout; 2 when a file cannot be read or the schema cannot be used. */
+static int cmd_validate(int argc, char **argv) {
+  if (argc < 1 || argc > 2) {
+    fprintf(stderr, "usage: talentd validate SCHEMA.json [INSTANCE.json]  (the instance on stdin by default)\n");
+    return 2;
+  }
+  json_error_t jerr;
+  json_t *schema = json_load_file(argv[0], JSON_DECODE_ANY, &jerr);
+  if (schema == NULL) {
+    fprintf(stderr, "talentd validate: %s: line %d: %s\n", argv[0], jerr.line, jerr.text);
+    return 2;
+  }
+  const char *from = argc == 2 ? argv[1] : "stdin";
+  json_t *instance = argc == 2 ? json_load_file(argv[1], JSON_DECODE_ANY, &jerr)
+                               : json_loadf(stdin, JSON_DECODE_ANY, &jerr);
+  if (instance == NULL) {
+    fprintf(stderr, "talentd validate: %s: line %d: %s\n", from, jerr.line, jerr.text);
+    json_decref(schema);
+    return 2;
+  }
+  td__schema_errors_t errors = {0};
+  int rc = td__schema_validate(schema, schema, instance, &errors, 100);
+  int status = rc == 0 ? 0 : rc == 1 ? 1 : 2;
+  if (rc < 0)
+    fprintf(stderr, "talentd validate: %s cannot be used as a schema (%s)\n", argv[0],
+            rc == -ENOTSUP ? "it uses a keyword or pattern this validator does not implement"
+            : rc == -ELOOP  ? "its nesting or $ref chain is too deep"
+            : rc == -ENOMEM ? "out of memory"
+                            : "a keyword has a malformed value or a $ref does not resolve");
+  for (size_t i = 0; rc == 1 && i < errors.count; i++)
+    printf("%s: %s\n", errors.items[i].pointer[0] ? errors.items[i].pointer : "(document)", errors.items[i].message);
+  td__schema_errors_free(&errors);
+  json_decref(instance);
+  json_decref(schema);
+  return status;
+}
+
 int main(int argc, char **argv) {
   if (sodium_init() < 0) {
     fprintf(stderr, "talentd: libsodium failed to initialise\n");
@@ -227,6 +271,7 @@ int main(int argc, char **argv) {
     return td__cli_import_candidates(o.data, rest_count > 0 ? rest[0] : NULL);
   if (strcmp(cmd, "openapi") == 0) return cmd_openapi();
   if (strcmp(cmd, "routes") == 0) return cmd_routes();
+  if (strcmp(cmd, "validate") == 0) return cmd_validate(rest_count, rest);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("talentd %s (schema %d)\n", TD_VERSION, td__migrate_latest());
     return 0;

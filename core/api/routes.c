@@ -18,6 +18,7 @@ static const td__route_t *const tables[] = {
     td__routes_attachments,
     td__routes_custom_fields,
     td__routes_imports,
+    td__routes_events,
 };
 
 static td__route_t *all;

@@ -15,6 +15,7 @@ extern const td__route_t td__routes_tasks[];
 extern const td__route_t td__routes_attachments[];
 extern const td__route_t td__routes_custom_fields[];
 extern const td__route_t td__routes_imports[];
+extern const td__route_t td__routes_events[];
 
 
 #endif

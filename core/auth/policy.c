@@ -27,6 +27,7 @@ bool td__policy_can(const td__principal_t *p, td__resource_kind_t kind, td__acti
   switch (p->role) {
     case TD_ROLE_ADMIN: return true;
     case TD_ROLE_RECRUITER:
+      if (kind == TD_RES_EVENT) return false;
       if (kind == TD_RES_USER) return action == TD_ACT_READ;
       if (kind == TD_RES_CUSTOM_FIELD || kind == TD_RES_PIPELINE_TEMPLATE)
         return action == TD_ACT_READ || action == TD_ACT_CREATE || action == TD_ACT_UPDATE;

@@ -27,7 +27,8 @@ typedef enum td__resource_kind {
   TD_RES_CUSTOM_FIELD,
   TD_RES_PIPELINE_TEMPLATE,
   TD_RES_IMPORT,
-  TD_RES_USER
+  TD_RES_USER,
+  TD_RES_EVENT /* the event feed: ids across every job, so admins only for now */
 } td__resource_kind_t;
 
 typedef enum td__action {

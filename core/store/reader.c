@@ -3,11 +3,15 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "talentd/types.h"
 #include "util/mem.h"
 
 #define MAX_READERS 64
+#define TD_WORKER_NICE 5
 
 static char *reader_path;
 static pthread_mutex_t readers_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -34,6 +38,9 @@ static td__db_t *connection(void) {
   pthread_mutex_lock(&readers_lock);
   char *path = reader_path ? td__xstrdup(reader_path) : NULL;
   pthread_mutex_unlock(&readers_lock);
+  /* Pool threads yield to the loop thread under CPU contention: a report or a search may
+   * take its time, but accepting and answering requests must not wait behind it. */
+  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), TD_WORKER_NICE);
   if (path == NULL || td__db_open(path, TD_DB_READONLY, &db) != 0) {
     free(path);
     return NULL;

@@ -21,14 +21,16 @@
  * - "$ref" resolves only local references against the root document; "$id"
  *   never changes the base. Remote refs are -ENOTSUP.
  * - "pattern"/"patternProperties" are ECMA-262 regexes; we translate them to
- *   POSIX extended regexes (<regex.h>, REG_EXTENDED), see the regex section.
+ *   POSIX extended regexes (<regex.h>, REG_EXTENDED), see json_regex.c.
+ *
+ * The regex translation lives in json_regex.c and the format checks in
+ * json_format.c; this file holds the keywords, messages and $ref.
  */
 #include "util/json_schema.h"
 
+#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,9 +38,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json_format.h"
+#include "util/json_regex.h"
+
 /* ------------------------------------------------------------------------ */
 /* Growable strings. td__json_pointer_t is a plain growable string, so it     */
-/* doubles as the string builder for messages and regex translation.          */
+/* doubles as the string builder for error messages.                          */
 /* ------------------------------------------------------------------------ */
 
 typedef td__json_pointer_t sbuf_t;
@@ -349,375 +354,6 @@ static size_t utf8_count(const char *s, size_t n)
     return count;
 }
 
-static size_t utf8_seq_len(unsigned char lead)
-{
-    if (lead >= 0xF0)
-        return 4;
-    if (lead >= 0xE0)
-        return 3;
-    if (lead >= 0xC0)
-        return 2;
-    return 1;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Regexes. Draft 7 patterns are ECMA-262; we run them on POSIX <regex.h>     */
-/* (REG_EXTENDED) after a translation of the common ECMA-only syntax:         */
-/*   \d \D \w \W \s \S     -> bracket expressions (ASCII classes only)        */
-/*   (?:...)               -> (...)                                           */
-/*   *? +? ?? {n,m}?       -> greedy forms (same verdict for a search)        */
-/*   .                     -> [^\n\r] (ECMA dot excludes line terminators)    */
-/*   \n \t \xHH \uHHHH ... -> the literal character                          */
-/*   escapes inside [...]  -> a rebuilt POSIX bracket expression              */
-/*   a literal { or } that is no quantifier -> \{ \}                         */
-/* Not supported (the schema is -ENOTSUP): lookaround, backreferences, named  */
-/* groups, \p{..}, \c, NUL, non-ASCII inside [...], empty classes [] [^].     */
-/* Remaining differences: matching is byte-wise in the C locale, so "." or    */
-/* [^a] match one byte of a multi-byte character rather than the character,   */
-/* and \s and \b know only ASCII (ECMA also counts Unicode spaces).           */
-/* ------------------------------------------------------------------------ */
-
-static const char ere_special[] = ".[]{}()\\*+?^$|";
-
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* Reads count hex digits at s[*i]; advances *i. false if malformed. */
-static bool read_hex(const char *s, size_t n, size_t *i, int count, uint32_t *out)
-{
-    uint32_t v = 0;
-    for (int k = 0; k < count; k++) {
-        if (*i >= n || hexval(s[*i]) < 0)
-            return false;
-        v = v * 16 + (uint32_t)hexval(s[*i]);
-        (*i)++;
-    }
-    *out = v;
-    return true;
-}
-
-/*
- * Decodes the escape whose letter is s[*i] ('x' or 'u', surrogate pairs
- * joined) into a code point; advances *i past it. 0, -EINVAL, -ENOTSUP.
- */
-static int read_hex_escape(const char *s, size_t n, size_t *i, uint32_t *cp)
-{
-    char kind = s[(*i)++];
-    if (!read_hex(s, n, i, kind == 'x' ? 2 : 4, cp))
-        return -EINVAL;
-    if (kind == 'u' && *cp >= 0xD800 && *cp <= 0xDBFF) {
-        uint32_t lo;
-        if (*i + 1 >= n || s[*i] != '\\' || s[*i + 1] != 'u')
-            return -ENOTSUP;
-        *i += 2;
-        if (!read_hex(s, n, i, 4, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-            return -ENOTSUP;
-        *cp = 0x10000 + ((*cp - 0xD800) << 10) + (lo - 0xDC00);
-    } else if (kind == 'u' && *cp >= 0xDC00 && *cp <= 0xDFFF) {
-        return -ENOTSUP;
-    }
-    return *cp == 0 ? -ENOTSUP : 0;
-}
-
-/* Emits one literal character as an ERE atom (multi-byte ones grouped). */
-static int re_emit_literal(sbuf_t *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        if (strchr(ere_special, (int)cp)) {
-            int rc = sbuf_addc(o, '\\');
-            if (rc)
-                return rc;
-        }
-        return sbuf_addc(o, (char)cp);
-    }
-    char u[4];
-    size_t len;
-    if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        len = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        len = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        len = 4;
-    }
-    for (size_t k = 1; k < len; k++)
-        u[k] = (char)(0x80 | ((cp >> (6 * (len - 1 - k))) & 0x3F));
-    int rc = sbuf_addc(o, '(');
-    if (!rc)
-        rc = sbuf_add(o, u, len);
-    if (!rc)
-        rc = sbuf_addc(o, ')');
-    return rc;
-}
-
-/* The character a simple ECMA escape letter stands for, or -1. */
-static int control_escape(char e)
-{
-    switch (e) {
-    case 'n': return '\n';
-    case 'r': return '\r';
-    case 't': return '\t';
-    case 'f': return '\f';
-    case 'v': return '\v';
-    default: return -1;
-    }
-}
-
-static void set_range(bool *set, int lo, int hi)
-{
-    for (int ch = lo; ch <= hi; ch++)
-        set[ch] = true;
-}
-
-/*
- * Reads one class atom at s[*i] inside [...]: a character (*ch >= 0) or a
- * shorthand class \d \w \s added straight to set (*ch = -1). Advances *i.
- */
-static int class_atom(const char *s, size_t n, size_t *i, bool *set, int *ch)
-{
-    unsigned char c0 = (unsigned char)s[*i];
-    if (c0 >= 0x80)
-        return -ENOTSUP;
-    (*i)++;
-    if (c0 != '\\') {
-        *ch = c0;
-        return c0 ? 0 : -ENOTSUP;
-    }
-    if (*i >= n)
-        return -EINVAL;
-    char e = s[*i];
-    *ch = -1;
-    switch (e) {
-    case 'd': set_range(set, '0', '9'); break;
-    case 'w':
-        set_range(set, '0', '9');
-        set_range(set, 'A', 'Z');
-        set_range(set, 'a', 'z');
-        set['_'] = true;
-        break;
-    case 's': set_range(set, '\t', '\r'); set[' '] = true; break;
-    case 'b': *ch = '\b'; break;
-    case 'x':
-    case 'u': {
-        uint32_t cp;
-        int rc = read_hex_escape(s, n, i, &cp);
-        if (rc)
-            return rc;
-        if (cp >= 0x80)
-            return -ENOTSUP;
-        *ch = (int)cp;
-        return 0;
-    }
-    default:
-        if (control_escape(e) >= 0)
-            *ch = control_escape(e);
-        else if ((unsigned char)e >= 0x80 || strchr("DWS0123456789cpPk", e))
-            return -ENOTSUP;
-        else
-            *ch = (unsigned char)e; /* identity escape: \] \- \\ \. ... */
-    }
-    (*i)++;
-    return 0;
-}
-
-/*
- * Writes the set as a POSIX bracket expression. POSIX has no escapes inside
- * brackets, so placement makes the specials literal: ']' first, '^' not
- * first, '-' last; '[' is safe since it is never followed by ':', '.', '='
- * (emission is in ascending byte order).
- */
-static int class_emit(sbuf_t *o, const bool *set, bool negated)
-{
-    char body[3 * 128 + 8];
-    size_t len = 0;
-    if (set[']'])
-        body[len++] = ']';
-    for (int ch = 1; ch < 128; ch++) {
-        bool in = set[ch] && ch != ']' && ch != '^' && ch != '-';
-        if (!in)
-            continue;
-        int end = ch;
-        while (end + 1 < 128 && set[end + 1] && end + 1 != ']' && end + 1 != '^' &&
-               end + 1 != '-')
-            end++;
-        body[len++] = (char)ch;
-        if (end - ch >= 2)
-            body[len++] = '-';
-        if (end > ch)
-            body[len++] = (char)end;
-        ch = end;
-    }
-    if (len == 0 && !negated && set['^'] && !set['-'])
-        return sbuf_add(o, "\\^", 2); /* "[^]" would be a negation */
-    if (len == 0 && !negated && set['^'])
-        return sbuf_add(o, "[-^]", 4);
-    if (set['^'])
-        body[len++] = '^';
-    if (set['-'])
-        body[len++] = '-';
-    if (len == 0)
-        return -ENOTSUP; /* [] or [^] */
-    int rc = sbuf_adds(o, negated ? "[^" : "[");
-    if (!rc)
-        rc = sbuf_add(o, body, len);
-    if (!rc)
-        rc = sbuf_addc(o, ']');
-    return rc;
-}
-
-/* Translates the ECMA class starting at s[*i] == '['; advances past ']'. */
-static int re_class(const char *s, size_t n, size_t *i, sbuf_t *o)
-{
-    bool set[128] = {false};
-    bool negated = false;
-    (*i)++;
-    if (*i < n && s[*i] == '^') {
-        negated = true;
-        (*i)++;
-    }
-    while (*i < n && s[*i] != ']') {
-        int lo, hi, rc = class_atom(s, n, i, set, &lo);
-        if (rc)
-            return rc;
-        if (lo >= 0 && *i + 1 < n && s[*i] == '-' && s[*i + 1] != ']') {
-            (*i)++;
-            rc = class_atom(s, n, i, set, &hi);
-            if (rc)
-                return rc;
-            if (hi < 0)
-                return -ENOTSUP; /* [a-\d] */
-            if (hi < lo)
-                return -EINVAL;
-            set_range(set, lo, hi);
-        } else if (lo >= 0) {
-            set[lo] = true;
-        }
-    }
-    if (*i >= n)
-        return -EINVAL;
-    (*i)++;
-    return class_emit(o, set, negated);
-}
-
-/* True if s[i] starts a quantifier {n}, {n,} or {n,m}; *end is past '}'. */
-static bool is_brace_quantifier(const char *s, size_t n, size_t i, size_t *end)
-{
-    size_t j = i + 1, digits = 0;
-    while (j < n && s[j] >= '0' && s[j] <= '9')
-        j++, digits++;
-    if (!digits)
-        return false;
-    if (j < n && s[j] == ',') {
-        j++;
-        while (j < n && s[j] >= '0' && s[j] <= '9')
-            j++;
-    }
-    if (j >= n || s[j] != '}')
-        return false;
-    *end = j + 1;
-    return true;
-}
-
-/* Translates an escape outside a class; s[*i] is the letter after '\'. */
-static int re_escape(const char *s, size_t n, size_t *i, sbuf_t *o)
-{
-    static const char *const shorthand[][2] = {
-        {"d", "[0-9]"},        {"D", "[^0-9]"},        {"w", "[0-9A-Za-z_]"},
-        {"W", "[^0-9A-Za-z_]"}, {"s", "[\t\n\v\f\r ]"}, {"S", "[^\t\n\v\f\r ]"},
-        {"b", "\\b"},          {"B", "\\B"},
-    };
-    char e = s[*i];
-    for (size_t k = 0; k < sizeof(shorthand) / sizeof(shorthand[0]); k++) {
-        if (e == shorthand[k][0][0]) {
-            (*i)++;
-            return sbuf_adds(o, shorthand[k][1]);
-        }
-    }
-    if (e == 'x' || e == 'u') {
-        uint32_t cp;
-        int rc = read_hex_escape(s, n, i, &cp);
-        return rc ? rc : re_emit_literal(o, cp);
-    }
-    if ((unsigned char)e >= 0x80 || strchr("0123456789cpPk", e))
-        return -ENOTSUP;
-    (*i)++;
-    int ctl = control_escape(e);
-    return re_emit_literal(o, ctl >= 0 ? (uint32_t)ctl : (unsigned char)e);
-}
-
-/* Translates ECMA-262 pattern src (n bytes) into a POSIX ERE in *o. */
-static int re_translate(const char *s, size_t n, sbuf_t *o)
-{
-    int rc = sbuf_reserve(o, n);
-    size_t i = 0, end;
-    while (rc == 0 && i < n) {
-        unsigned char ch = (unsigned char)s[i];
-        bool quantifier = false;
-        if (ch == '\\') {
-            i++;
-            rc = i < n ? re_escape(s, n, &i, o) : -EINVAL;
-        } else if (ch == '[') {
-            rc = re_class(s, n, &i, o);
-        } else if (ch == '(') {
-            if (i + 1 < n && s[i + 1] == '?') {
-                if (i + 2 >= n || s[i + 2] != ':')
-                    return -ENOTSUP; /* lookaround, named group */
-                i += 2;
-            }
-            i++;
-            rc = sbuf_addc(o, '(');
-        } else if (ch == '.') {
-            i++;
-            rc = sbuf_adds(o, "[^\n\r]");
-        } else if (ch == '*' || ch == '+' || ch == '?') {
-            i++;
-            rc = sbuf_addc(o, (char)ch);
-            quantifier = true;
-        } else if (ch == '{' && is_brace_quantifier(s, n, i, &end)) {
-            rc = sbuf_add(o, s + i, end - i);
-            i = end;
-            quantifier = true;
-        } else if (ch == '{' || ch == '}') {
-            i++;
-            rc = re_emit_literal(o, ch);
-        } else if (ch >= 0x80) {
-            size_t len = utf8_seq_len(ch);
-            if (len > n - i)
-                return -EINVAL;
-            rc = sbuf_addc(o, '(');
-            if (!rc)
-                rc = sbuf_add(o, s + i, len);
-            if (!rc)
-                rc = sbuf_addc(o, ')');
-            i += len;
-        } else if (ch == 0) {
-            return -ENOTSUP;
-        } else {
-            i++;
-            rc = sbuf_addc(o, (char)ch);
-        }
-        if (quantifier && i < n && s[i] == '?')
-            i++; /* lazy and greedy agree on whether a match exists */
-    }
-    return rc;
-}
-
-/* One compiled pattern, cached for the duration of one validate call. */
-typedef struct regex_entry {
-    const char *src;
-    regex_t re;
-} regex_entry_t;
-
 /* Everything one td__schema_validate() call carries around. */
 typedef struct vctx {
     const json_t *root;
@@ -725,302 +361,8 @@ typedef struct vctx {
     size_t base;                 /* errors->count when this call began */
     size_t max_errors;
     td__json_pointer_t path; /* instance location being validated */
-    regex_entry_t *regexes;
-    size_t nregexes, capregexes;
+    td__regex_cache_t regexes;
 } vctx_t;
-
-/*
- * Returns in *out the compiled form of pattern src (n bytes). src must stay
- * valid for the whole call (it points into the schema); the cache is keyed
- * by that address. 0, -EINVAL, -ENOTSUP or -ENOMEM.
- */
-static int regex_get(vctx_t *c, const char *src, size_t n, const regex_t **out)
-{
-    for (size_t k = 0; k < c->nregexes; k++) {
-        if (c->regexes[k].src == src) {
-            *out = &c->regexes[k].re;
-            return 0;
-        }
-    }
-    sbuf_t ere = {0};
-    int rc = 0;
-    if (c->nregexes == c->capregexes) {
-        size_t cap = c->capregexes ? c->capregexes * 2 : 8;
-        regex_entry_t *r = realloc(c->regexes, cap * sizeof(*r));
-        if (!r) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        c->regexes = r;
-        c->capregexes = cap;
-    }
-    rc = re_translate(src, n, &ere);
-    if (rc)
-        goto out;
-    regex_entry_t *e = &c->regexes[c->nregexes];
-    int rerc = regcomp(&e->re, td__json_pointer_str(&ere), REG_EXTENDED | REG_NOSUB);
-    if (rerc) {
-        rc = rerc == REG_ESPACE ? -ENOMEM : -EINVAL;
-        goto out;
-    }
-    e->src = src;
-    c->nregexes++;
-    *out = &e->re;
-out:
-    td__json_pointer_free(&ere);
-    return rc;
-}
-
-/* Searches (unanchored, as ECMA test() does) s[0..n) for re. */
-static bool regex_search(const regex_t *re, const char *s, size_t n)
-{
-    if (n > INT_MAX)
-        return false; /* regoff_t is int; bodies are capped far below */
-    regmatch_t m[1];
-    m[0].rm_so = 0;
-    m[0].rm_eo = (regoff_t)n;
-    return regexec(re, s, 1, m, REG_STARTEND) == 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Formats: syntax checks only (no DNS, no reachability).                     */
-/* ------------------------------------------------------------------------ */
-
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-
-static bool is_alpha(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'); }
-
-static bool is_alnum(char ch) { return is_alpha(ch) || is_digit(ch); }
-
-/* Reads exactly count digits at s[*i] as a number; advances *i. */
-static bool read_digits(const char *s, size_t n, size_t *i, int count, int *out)
-{
-    int v = 0;
-    for (int k = 0; k < count; k++, (*i)++) {
-        if (*i >= n || !is_digit(s[*i]))
-            return false;
-        v = v * 10 + (s[*i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static bool expect_char(const char *s, size_t n, size_t *i, char ch)
-{
-    if (*i >= n || s[*i] != ch)
-        return false;
-    (*i)++;
-    return true;
-}
-
-/* RFC 3339 full-date at s[*i]: YYYY-MM-DD, a real calendar day. */
-static bool read_full_date(const char *s, size_t n, size_t *i)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, m, d;
-    if (!read_digits(s, n, i, 4, &y) || !expect_char(s, n, i, '-') ||
-        !read_digits(s, n, i, 2, &m) || !expect_char(s, n, i, '-') ||
-        !read_digits(s, n, i, 2, &d))
-        return false;
-    if (m < 1 || m > 12 || d < 1)
-        return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return d <= days[m - 1] + (m == 2 && leap);
-}
-
-static bool format_date(const char *s, size_t n)
-{
-    size_t i = 0;
-    return read_full_date(s, n, &i) && i == n;
-}
-
-/*
- * RFC 3339 date-time: full-date "T" HH:MM:SS[.frac] ("Z" | +HH:MM | -HH:MM),
- * T and Z in either case. Second 60 is accepted only where a leap second
- * can be, at 23:59:60 UTC.
- */
-static bool format_date_time(const char *s, size_t n)
-{
-    size_t i = 0;
-    int hh, mm, ss, oh = 0, om = 0, sign = 0;
-    if (!read_full_date(s, n, &i) || i >= n || (s[i] != 'T' && s[i] != 't'))
-        return false;
-    i++;
-    if (!read_digits(s, n, &i, 2, &hh) || !expect_char(s, n, &i, ':') ||
-        !read_digits(s, n, &i, 2, &mm) || !expect_char(s, n, &i, ':') ||
-        !read_digits(s, n, &i, 2, &ss))
-        return false;
-    if (hh > 23 || mm > 59 || ss > 60)
-        return false;
-    if (i < n && s[i] == '.') {
-        size_t start = ++i;
-        while (i < n && is_digit(s[i]))
-            i++;
-        if (i == start)
-            return false;
-    }
-    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
-        i++;
-    } else if (i < n && (s[i] == '+' || s[i] == '-')) {
-        sign = s[i++] == '+' ? 1 : -1;
-        if (!read_digits(s, n, &i, 2, &oh) || !expect_char(s, n, &i, ':') ||
-            !read_digits(s, n, &i, 2, &om) || oh > 23 || om > 59)
-            return false;
-    } else {
-        return false;
-    }
-    if (i != n)
-        return false;
-    if (ss == 60) {
-        int utc = ((hh * 60 + mm - sign * (oh * 60 + om)) % 1440 + 1440) % 1440;
-        return utc == 23 * 60 + 59;
-    }
-    return true;
-}
-
-/* A DNS host name: dot-separated labels of 1-63 letters, digits, '-'. */
-static bool is_hostname(const char *s, size_t n)
-{
-    if (n == 0 || n > 253)
-        return false;
-    size_t label = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '.') {
-            if (label == 0 || s[i - 1] == '-')
-                return false;
-            label = 0;
-        } else if (is_alnum(s[i]) || (s[i] == '-' && label > 0)) {
-            if (++label > 63)
-                return false;
-        } else {
-            return false;
-        }
-    }
-    return label > 0 && s[n - 1] != '-';
-}
-
-/*
- * email: RFC 5321 Mailbox restricted to the practical form: a dot-atom
- * local part (no quoted strings) "@" a host name (no address literals).
- */
-static bool format_email(const char *s, size_t n)
-{
-    const char *at = memchr(s, '@', n);
-    if (!at || n > 254)
-        return false;
-    size_t local = (size_t)(at - s);
-    if (local == 0 || local > 64 || s[0] == '.' || s[local - 1] == '.')
-        return false;
-    for (size_t i = 0; i < local; i++) {
-        if (s[i] == '.' && s[i + 1] == '.')
-            return false;
-        if (!is_alnum(s[i]) && !strchr(".!#$%&'*+-/=?^_`{|}~", s[i]))
-            return false;
-    }
-    return is_hostname(at + 1, n - local - 1);
-}
-
-/* True if s[i] starts a valid %HH escape. */
-static bool is_pct(const char *s, size_t n, size_t i)
-{
-    return s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0;
-}
-
-/* RFC 3986 unreserved or sub-delims, plus the extra characters in extra. */
-static bool is_uri_char(char ch, const char *extra)
-{
-    return is_alnum(ch) || (ch && strchr("-._~!$&'()*+,;=", ch)) || (ch && strchr(extra, ch));
-}
-
-/* Checks s[from..to) holds only allowed URI characters and %HH escapes. */
-static bool uri_span_ok(const char *s, size_t n, size_t from, size_t to, const char *extra)
-{
-    for (size_t i = from; i < to; i++) {
-        if (s[i] == '%') {
-            if (!is_pct(s, n, i) || i + 2 >= to)
-                return false;
-            i += 2;
-        } else if (!is_uri_char(s[i], extra)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* RFC 3986 authority s[from..to): [userinfo "@"] host [":" port]. */
-static bool uri_authority_ok(const char *s, size_t n, size_t from, size_t to)
-{
-    size_t host = from;
-    for (size_t i = from; i < to; i++)
-        if (s[i] == '@')
-            host = i + 1;
-    if (host > from && !uri_span_ok(s, n, from, host - 1, ":"))
-        return false;
-    size_t port = to;
-    if (host < to && s[host] == '[') {
-        const char *close = memchr(s + host, ']', to - host);
-        if (!close)
-            return false;
-        size_t end = (size_t)(close - s);
-        for (size_t i = host + 1; i < end; i++)
-            if (!is_alnum(s[i]) && s[i] != ':' && s[i] != '.')
-                return false; /* IPv6 or IPvFuture, loosely */
-        if (end + 1 < to && s[end + 1] != ':')
-            return false;
-        port = end + 1;
-    } else {
-        const char *colon = memchr(s + host, ':', to - host);
-        if (colon)
-            port = (size_t)(colon - s);
-        if (!uri_span_ok(s, n, host, port, ""))
-            return false;
-    }
-    for (size_t i = port + 1; i < to; i++)
-        if (!is_digit(s[i]))
-            return false;
-    return true;
-}
-
-/* uri: an absolute RFC 3986 URI (scheme required; a reference is not enough). */
-static bool format_uri(const char *s, size_t n)
-{
-    size_t i = 0;
-    if (n == 0 || !is_alpha(s[0]))
-        return false;
-    while (i < n && (is_alnum(s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.'))
-        i++;
-    if (i >= n || s[i] != ':')
-        return false;
-    i++;
-    if (n - i >= 2 && s[i] == '/' && s[i + 1] == '/') {
-        size_t start = i + 2, end = start;
-        while (end < n && s[end] != '/' && s[end] != '?' && s[end] != '#')
-            end++;
-        if (!uri_authority_ok(s, n, start, end))
-            return false;
-        i = end;
-    }
-    const char *hash = memchr(s + i, '#', n - i);
-    size_t body_end = hash ? (size_t)(hash - s) : n;
-    if (!uri_span_ok(s, n, i, body_end, ":@/?"))
-        return false;
-    return !hash || uri_span_ok(s, n, body_end + 1, n, ":@/?");
-}
-
-/* One supported format: its checker and what we tell the user. */
-typedef struct format_def {
-    const char *name;
-    bool (*check)(const char *s, size_t n);
-    const char *expected;
-} format_def_t;
-
-static const format_def_t formats[] = {
-    {"date-time", format_date_time,
-     "must be a date and time in RFC 3339 form, for example 2024-05-01T09:30:00Z"},
-    {"date", format_date, "must be a date in YYYY-MM-DD form, for example 2024-05-01"},
-    {"email", format_email, "must be an email address, for example ada@example.com"},
-    {"uri", format_uri, "must be an absolute URI, for example https://example.com/jobs"},
-};
 
 /* ------------------------------------------------------------------------ */
 /* Validation. Every keyword handler returns 0 (valid), 1 (invalid, errors    */
@@ -1369,10 +711,10 @@ static int kw_pattern(vctx_t *c, const json_t *schema, const json_t *inst, int d
         return -EINVAL;
     if (!p || !json_is_string(inst))
         return 0;
-    int rc = regex_get(c, json_string_value(p), json_string_length(p), &re);
+    int rc = td__regex_cache_get(&c->regexes, json_string_value(p), json_string_length(p), &re);
     if (rc)
         return rc;
-    if (regex_search(re, json_string_value(inst), json_string_length(inst)))
+    if (td__regex_search(re, json_string_value(inst), json_string_length(inst)))
         return 0;
     return report(c, "must match the pattern %s", json_string_value(p));
 }
@@ -1385,14 +727,10 @@ static int kw_format(vctx_t *c, const json_t *schema, const json_t *inst, int de
         return -EINVAL;
     if (!f || !json_is_string(inst))
         return 0;
-    for (size_t k = 0; k < sizeof(formats) / sizeof(formats[0]); k++) {
-        if (strcmp(json_string_value(f), formats[k].name))
-            continue;
-        if (formats[k].check(json_string_value(inst), json_string_length(inst)))
-            return 0;
-        return report(c, "%s", formats[k].expected);
-    }
-    return 0; /* unknown formats (int64, uuid ...) are annotations */
+    /* NULL also for unknown formats (int64, uuid ...): they are annotations. */
+    const char *expected =
+        td__format_check(json_string_value(f), json_string_value(inst), json_string_length(inst));
+    return expected ? report(c, "%s", expected) : 0;
 }
 
 static int kw_items(vctx_t *c, const json_t *schema, const json_t *inst, int depth)
@@ -1560,10 +898,10 @@ static int kw_members(vctx_t *c, const json_t *schema, const json_t *inst, int d
         json_object_keylen_foreach((json_t *)pats, pattern, pattern_len, psub)
         {
             const regex_t *re;
-            int rc = regex_get(c, pattern, pattern_len, &re);
+            int rc = td__regex_cache_get(&c->regexes, pattern, pattern_len, &re);
             if (rc)
                 return rc;
-            if (!regex_search(re, key, key_len))
+            if (!td__regex_search(re, key, key_len))
                 continue;
             matched = true;
             if (fold(c, validate_key(c, psub, value, key, key_len, depth), &verdict))
@@ -1739,8 +1077,10 @@ static int resolve_ref(const json_t *root, const json_t *ref, const json_t **out
     for (size_t i = 1; i < n; i++) {
         if (s[i] != '%') {
             frag[len++] = s[i];
-        } else if (i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            frag[len++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        } else if (i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+                   isxdigit((unsigned char)s[i + 2])) {
+            char hex[3] = {s[i + 1], s[i + 2], '\0'};
+            frag[len++] = (char)strtol(hex, NULL, 16);
             i += 2;
         } else {
             goto out;
@@ -1848,9 +1188,7 @@ int td__schema_validate(const json_t *root, const json_t *schema, const json_t *
         .max_errors = max_errors,
     };
     int rc = validate_node(&c, schema, instance, 0);
-    for (size_t k = 0; k < c.nregexes; k++)
-        regfree(&c.regexes[k].re);
-    free(c.regexes);
+    td__regex_cache_free(&c.regexes);
     td__json_pointer_free(&c.path);
     return rc;
 }

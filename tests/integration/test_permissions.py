@@ -26,6 +26,7 @@ Decisions where the table is silent (change them here, with the code, if they ch
     admin only. Pipeline templates: the same, but interviewers may not read them (they see a job's
     stages through the job).
   - CSV export and imports (bulk personal data): admin and recruiter only.
+  - the event feed: admin only (events name objects of every job, confidential ones included).
   - tasks: visible to their assignee, their creator, and whoever sees the candidate (and the
     application) they are about; admins see all. Interviewers may update (complete) tasks they
     see, but not create them (tasks test: "Interviewers may complete tasks they see").
@@ -142,6 +143,7 @@ RULES = {
     "POST /api/v1/imports": Rule(201, AR),
     "GET /api/v1/imports": Rule(200, AR),
     "GET /api/v1/imports/{id}": Rule(200, AR),
+    "GET /api/v1/events": Rule(200, ONLY_ADMIN),
 }
 
 
