@@ -2,12 +2,14 @@
  * measure event-loop lag, and stop cleanly on SIGTERM/SIGINT within 5 seconds. */
 #include "api/app.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "api/openapi.h"
 #include "auth/authn.h"
@@ -132,6 +134,24 @@ static void on_signal(uv_signal_t *s, int signum) {
   td__http_server_shutdown(app->http, on_drained, app);
 }
 
+/* Removes upload spool files a previous run left behind (kill -9, or a stop past its
+ * deadline). Start-up only: blocking file calls are fine before the loop runs. */
+static void clean_upload_spool(const char *data_dir) {
+  char *dir = td__xprintf("%s/tmp", data_dir);
+  DIR *d = opendir(dir);
+  if (d != NULL) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (strncmp(e->d_name, "upload-", 7) != 0) continue;
+      char *path = td__xprintf("%s/%s", dir, e->d_name);
+      unlink(path);
+      free(path);
+    }
+    closedir(d);
+  }
+  free(dir);
+}
+
 static int ensure_data_dir(const char *dir) {
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
     fprintf(stderr, "talentd: cannot create data directory %s: %s\n", dir, strerror(errno));
@@ -171,6 +191,7 @@ int td__app_serve(json_t *config) {
   td__db_t *db = NULL;
   const char *error = NULL;
   if (ensure_data_dir(app->data_dir) || open_store(app, &db)) goto out;
+  clean_upload_spool(app->data_dir);
   app->openapi = td__openapi_build(&error);
   if (app->openapi == NULL) {
     fprintf(stderr, "talentd: %s\n", error);

@@ -3,8 +3,9 @@
  * the caller, parses the body and stores the content on disk; only the row is written in
  * the writer's transaction, so no file I/O ever holds the writer up.
  *
- * The HTTP layer buffers an upload (up to http.max_upload_bytes, 10 MiB) in memory before
- * the handler runs; it is not yet streamed to disk as it arrives. */
+ * The HTTP layer streams an upload (up to http.max_upload_bytes, 10 MiB) to a temporary
+ * file under DATA/tmp as it arrives (TD_ROUTE_UPLOAD); the read part maps that file, so an
+ * upload never sits in the server's heap. The file is removed when the request is done. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -43,10 +44,14 @@ static int upload_store(td__call_t *call) {
   td__ctx_t ctx;
   td__call_ctx(call, &ctx);
   if (td__call_from_ctx(call, &ctx, td__attachment_check_upload(&ctx, call->params[0])) != 0) return TD_EINVAL;
+  td__http_body_view_t body;
+  if (td__http_body_map(call->req, &body) != 0) return td__problem_internal(call, TD_EIO);
   td__multipart_t m;
   const char *why = NULL;
-  if (td__multipart_parse(ctype, call->req->body.data, call->req->body.len, &m, &why) != 0)
+  if (td__multipart_parse(ctype, body.data, body.len, &m, &why) != 0) {
+    td__http_body_unmap(&body);
     return td__problem(call, 400, "Malformed multipart body", why);
+  }
   const td__multipart_part_t *part = file_part(call, &m);
   int rc = part ? 0 : TD_EINVAL;
   if (rc == 0) {
@@ -60,6 +65,7 @@ static int upload_store(td__call_t *call) {
     if (rc) td__problem_internal(call, rc);
   }
   td__multipart_free(&m);
+  td__http_body_unmap(&body);
   return rc;
 }
 

@@ -60,6 +60,7 @@ struct td__call {
   int param_count;
   json_t *body; /* validated request body, or NULL */
   json_t *query; /* parsed query parameters (owned; see td__call_query) */
+  char body_digest[65]; /* SHA-256 hex of a body kept in a file (uploads), or "" */
   td__principal_t principal;
   td__db_t *db;
   int64_t now_ms;

@@ -1,6 +1,8 @@
 /* From a parsed HTTP request to a response: route, then on the right thread authenticate,
  * decode and validate the body, run the handler (with idempotency and audit for writes),
  * encode; back on the loop, write the response, log and count it. */
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,11 +37,26 @@ static bool is_write_method(const char *m) {
   return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0;
 }
 
+/* An upload's body is in a file: when the request carries an Idempotency-Key, its digest is
+ * taken here, on a worker thread, so the key can tell a retry from another file without the
+ * writer thread ever reading the file. */
+static int upload_fingerprint(td__call_t *call) {
+  const td__http_request_t *req = call->req;
+  if (req->body_file.path == NULL || td__http_header(req, "idempotency-key") == NULL) return 0;
+  td__http_body_view_t view;
+  if (td__http_body_map(req, &view) != 0) return td__problem_internal(call, TD_EIO);
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, (const unsigned char *)view.data, view.len);
+  td__http_body_unmap(&view);
+  sodium_bin2hex(call->body_digest, sizeof call->body_digest, digest, sizeof digest);
+  return 0;
+}
+
 /* Parses and validates the JSON body against the route's schema. */
 static int decode_body(td__call_t *call) {
   const td__route_t *r = call->route;
   const td__http_request_t *req = call->req;
-  if (r->flags & TD_ROUTE_UPLOAD) return 0;
+  if (r->flags & TD_ROUTE_UPLOAD) return upload_fingerprint(call);
   if (r->body_schema == NULL) {
     if (req->body.len == 0) return 0;
     return td__problem(call, 400, "Unexpected body", "this endpoint takes no request body");
@@ -362,7 +379,12 @@ size_t td__dispatch_body_limit(const td__http_request_t *req, void *ctx) {
   td__app_t *app = ctx;
   const td__route_t *route = NULL;
   char allow[8];
-  if (td__route_match(req->method, req->path, &route, NULL, allow, 0) == 0 && (route->flags & TD_ROUTE_UPLOAD))
+  if (td__route_match(req->method, req->path, &route, NULL, allow, 0) == 0 && (route->flags & TD_ROUTE_UPLOAD)) {
+    /* Uploads stream to DATA/tmp as they arrive; the handler reads the file. */
+    char dir[4096];
+    int n = snprintf(dir, sizeof dir, "%s/tmp", app->data_dir);
+    if (n > 0 && (size_t)n < sizeof dir) td__http_body_to_file(req, dir);
     return app->upload_limit;
+  }
   return 0;
 }

@@ -8,7 +8,8 @@
 #include "talentd/types.h"
 #include "util/mem.h"
 
-/* SHA-256 over method, path and body: what "the same request" means. */
+/* SHA-256 over method, path and body (or an upload's file digest): what "the same
+ * request" means. */
 static void request_hash(const td__call_t *call, char out[65]) {
   crypto_hash_sha256_state st;
   unsigned char digest[crypto_hash_sha256_BYTES];
@@ -17,7 +18,9 @@ static void request_hash(const td__call_t *call, char out[65]) {
   crypto_hash_sha256_update(&st, (const unsigned char *)" ", 1);
   crypto_hash_sha256_update(&st, (const unsigned char *)call->req->target, strlen(call->req->target));
   crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
-  if (call->req->body.len)
+  if (call->body_digest[0])
+    crypto_hash_sha256_update(&st, (const unsigned char *)call->body_digest, strlen(call->body_digest));
+  else if (call->req->body.len)
     crypto_hash_sha256_update(&st, (const unsigned char *)call->req->body.data, call->req->body.len);
   crypto_hash_sha256_final(&st, digest);
   sodium_bin2hex(out, 65, digest, sizeof digest);

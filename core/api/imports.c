@@ -1,5 +1,6 @@
 /* /api/v1/imports: CSV import of candidates. The body is the CSV file itself (text/csv, up
- * to the upload limit); an explicit column mapping comes as repeated ?map=HEADER:FIELD
+ * to the upload limit, streamed to a temporary file by the HTTP layer and mapped here); an
+ * explicit column mapping comes as repeated ?map=HEADER:FIELD
  * query parameters. READ_THEN_WRITE: the read part (pool thread) parses and maps the file
  * and checks every row against the candidate schema; the write part creates or merges the
  * rows and stores the summary in one transaction, so an import is all there or not at all
@@ -67,10 +68,15 @@ static int imports_plan(td__call_t *call) {
   td__import_plan_t *plan = td__xcalloc(1, sizeof *plan);
   call->state = plan;
   call->state_free = plan_state_free;
+  td__http_body_view_t body;
+  if (td__http_body_map(call->req, &body) != 0) {
+    json_decref(mapping);
+    return td__problem_internal(call, TD_EIO);
+  }
   td__ctx_t ctx;
   td__call_ctx(call, &ctx);
-  int rc = td__import_plan(&ctx, call->req->body.data ? call->req->body.data : "", call->req->body.len, mapping,
-                           call->app->openapi, API_MAX_ROWS, plan);
+  int rc = td__import_plan(&ctx, body.data, body.len, mapping, call->app->openapi, API_MAX_ROWS, plan);
+  td__http_body_unmap(&body);
   json_decref(mapping);
   return td__call_from_ctx(call, &ctx, rc);
 }

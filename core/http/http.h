@@ -2,9 +2,13 @@
  * ARCHITECTURE section 8, keep-alive and pipelining with responses in request order.
  *
  * The server calls on_request once per complete request, on the loop thread, with the whole
- * body already received and within its limit. The request is owned by the server; the handler
- * must call td__http_respond exactly once, from the loop thread, now or later (after work on
- * another thread).
+ * body already received and within its limit: in memory (req->body), or, for a request whose
+ * body_limit callback chose td__http_body_to_file, in a temporary file (req->body_file) that
+ * was written with libuv's asynchronous file API while the body arrived (one write in flight,
+ * the socket not read while it is pending, so such a body costs a small buffer, never its
+ * size). Worker threads read either kind with td__http_body_map. The request is owned by the
+ * server; the handler must call td__http_respond exactly once, from the loop thread, now or
+ * later (after work on another thread). Freeing the request removes its body file.
  *
  * A request that is malformed, ambiguous (request smuggling), over a limit or too slow never
  * reaches on_request: it is answered with an application/problem+json 400, 408, 413, 414,
@@ -38,7 +42,13 @@ typedef struct td__http_request {
   char *query;        /* after '?', or NULL */
   td__http_header_t *headers;
   size_t header_count;
+  /* The body when it was kept in memory. When it went to a file (body_file.path set) this
+   * is empty. */
   td__buf_t body;
+  struct {
+    char *path;  /* the temporary file holding the whole body, or NULL; removed on free */
+    size_t size; /* its length in bytes */
+  } body_file;
   int http_minor;
   char remote_ip[48];
   uint64_t start_ns;
@@ -49,6 +59,8 @@ typedef struct td__http_request {
   struct td__http_request *next;
   bool responded, close_after;
   bool expect_continue; /* answer "100 Continue" before the body arrives */
+  char *spool_dir;      /* td__http_body_to_file: where the body goes (owned), or NULL */
+  uv_loop_t *loop;      /* for removing body_file without blocking, or NULL */
   int status;
   td__buf_t response;
 } td__http_request_t;
@@ -71,8 +83,30 @@ typedef struct td__http_limits {
 } td__http_limits_t;
 
 typedef void (*td__http_request_cb)(td__http_request_t *req, void *ctx);
-/* Called when headers are complete; returns the body limit for this request (0 = default). */
+/* Called when headers are complete; returns the body limit for this request (0 = default).
+ * It may also choose where the body goes (td__http_body_to_file). */
 typedef size_t (*td__http_body_limit_cb)(const td__http_request_t *req, void *ctx);
+
+/* Only from inside the body_limit callback: the body of req (if it has one) is streamed to
+ * a new temporary file (0600) in dir (copied; created if missing) instead of memory. The
+ * server writes it without blocking its loop and removes it when the request is freed;
+ * if the file cannot be written the request is answered 500 and the connection closed. A
+ * bare parser (no body sink, see parser.h) keeps the body in memory. */
+void td__http_body_to_file(const td__http_request_t *req, const char *dir);
+
+/* A request body as bytes, wherever it is kept. */
+typedef struct td__http_body_view {
+  const char *data; /* len bytes; not NUL-terminated when mapped */
+  size_t len;
+  void *map; /* private */
+  size_t map_len;
+} td__http_body_view_t;
+
+/* Gives the body of req: its memory, or its file mapped read-only. Blocking file I/O: call
+ * it on a worker thread, never on the loop. Returns 0 or TD_EIO (the file is gone or does
+ * not have the size received); *view is then empty. Always td__http_body_unmap after. */
+int td__http_body_map(const td__http_request_t *req, td__http_body_view_t *view);
+void td__http_body_unmap(td__http_body_view_t *view);
 
 void td__http_limits_default(td__http_limits_t *limits);
 

@@ -1,11 +1,17 @@
 /* Helpers on HTTP messages shared by the parser and the server: header lookup, the safe
- * response-header setter, reason phrases, the token alphabet, freeing a request. */
+ * response-header setter, reason phrases, the token alphabet, a request's body wherever it
+ * is kept, freeing a request. */
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "http/parser.h"
 #include "talentd/types.h"
+#include "util/mem.h"
 
 bool td__http_is_tchar(unsigned char c) {
   /* RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
@@ -13,8 +19,28 @@ bool td__http_is_tchar(unsigned char c) {
   return (c < 0x80 && isalnum(c)) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
+static void on_body_file_removed(uv_fs_t *fs) {
+  uv_fs_req_cleanup(fs);
+  free(fs);
+}
+
+/* Removes a body file: through the loop when there is one (the loop never waits on the
+ * disk), else at once (a parser used without a server never has one). */
+static void remove_body_file(td__http_request_t *r) {
+  if (r->body_file.path == NULL) return;
+  uv_fs_t *fs = r->loop ? td__xcalloc(1, sizeof *fs) : NULL;
+  if (fs == NULL || uv_fs_unlink(r->loop, fs, r->body_file.path, on_body_file_removed) != 0) {
+    free(fs);
+    unlink(r->body_file.path);
+  }
+  free(r->body_file.path);
+  r->body_file.path = NULL;
+}
+
 void td__http_request_free(td__http_request_t *r) {
   if (r == NULL) return;
+  remove_body_file(r);
+  free(r->spool_dir);
   for (size_t i = 0; i < r->header_count; i++) {
     free(r->headers[i].name);
     free(r->headers[i].value);
@@ -26,6 +52,37 @@ void td__http_request_free(td__http_request_t *r) {
   td__buf_free(&r->body);
   td__buf_free(&r->response);
   free(r);
+}
+
+void td__http_body_to_file(const td__http_request_t *req, const char *dir) {
+  /* The request is the parser's, not const: the callback's const only promises that what
+   * was parsed stays as it is. Where the body goes is the callback's to say. */
+  td__http_request_t *r = (td__http_request_t *)req;
+  free(r->spool_dir);
+  r->spool_dir = dir ? td__xstrdup(dir) : NULL;
+}
+
+int td__http_body_map(const td__http_request_t *req, td__http_body_view_t *view) {
+  *view = (td__http_body_view_t){.data = req->body.data ? req->body.data : "", .len = req->body.len};
+  if (req->body_file.path == NULL) return 0;
+  *view = (td__http_body_view_t){.data = ""};
+  if (req->body_file.size == 0) return 0;
+  int fd = open(req->body_file.path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return TD_EIO;
+  struct stat st;
+  void *map = MAP_FAILED;
+  if (fstat(fd, &st) == 0 && (size_t)st.st_size == req->body_file.size)
+    map = mmap(NULL, req->body_file.size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) return TD_EIO;
+  madvise(map, req->body_file.size, MADV_SEQUENTIAL);
+  *view = (td__http_body_view_t){.data = map, .len = req->body_file.size, .map = map, .map_len = req->body_file.size};
+  return 0;
+}
+
+void td__http_body_unmap(td__http_body_view_t *view) {
+  if (view->map) munmap(view->map, view->map_len);
+  *view = (td__http_body_view_t){.data = ""};
 }
 
 const char *td__http_header(const td__http_request_t *req, const char *lower_name) {

@@ -169,7 +169,7 @@ static int on_chunk_extension(llhttp_t *l, const char *at, size_t len) {
  * whose lines execute checks like the head's. */
 static int on_chunk_header(llhttp_t *l) {
   td__http_parser_t *p = parser_of(l);
-  if (l->content_length > p->request_body_limit - p->cur->body.len)
+  if (l->content_length > p->request_body_limit - p->body_bytes)
     return refuse(p, 413, "the request body is too large");
   if (l->content_length > 0) return 0;
   p->paused = PAUSE_LAST_CHUNK;
@@ -187,8 +187,10 @@ static int on_chunk_complete(llhttp_t *l) {
 
 static int on_body(llhttp_t *l, const char *at, size_t len) {
   td__http_parser_t *p = parser_of(l);
-  if (len > p->request_body_limit - p->cur->body.len) return refuse(p, 413, "the request body is too large");
-  td__buf_append(&p->cur->body, at, len);
+  if (len > p->request_body_limit - p->body_bytes) return refuse(p, 413, "the request body is too large");
+  p->body_bytes += len;
+  if (p->cur->spool_dir && p->on_body_data) p->on_body_data(p->cur, at, len, p->owner);
+  else td__buf_append(&p->cur->body, at, len);
   return 0;
 }
 
@@ -203,7 +205,7 @@ static int on_message_complete(llhttp_t *l) {
   p->paused = PAUSE_MESSAGE;
   p->in_body = false;
   p->seen_host = false;
-  p->head_bytes = p->trailer_bytes = p->trailer_fields = p->extension_bytes = 0;
+  p->head_bytes = p->trailer_bytes = p->trailer_fields = p->extension_bytes = p->body_bytes = 0;
   return HPE_PAUSED;
 }
 
@@ -294,8 +296,15 @@ static int check_head(td__http_parser_t *p) {
   if (split_target(p, r) || check_transfer_coding(p, r)) return HPE_USER;
   size_t limit = p->body_limit ? p->body_limit(r, p->body_limit_ctx) : 0;
   p->request_body_limit = limit ? limit : p->limits->max_body;
+  p->body_bytes = 0;
   if ((l->flags & F_CONTENT_LENGTH) && l->content_length > p->request_body_limit)
     return refuse(p, 413, "the request body is too large");
+  /* No body, or nowhere to stream it: nothing to spool. */
+  bool has_body = (l->flags & F_CHUNKED) || l->content_length > 0;
+  if (!has_body || p->on_body_data == NULL) {
+    free(r->spool_dir);
+    r->spool_dir = NULL;
+  }
   if (check_expect(p, r)) return HPE_USER;
   return 0;
 }

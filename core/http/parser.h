@@ -20,6 +20,8 @@ typedef enum td__http_phase {
 } td__http_phase_t;
 
 typedef void (*td__http_phase_cb)(td__http_request_t *req, td__http_phase_t phase, void *owner);
+/* Takes len body bytes of req (copying them: at is only valid during the call). */
+typedef void (*td__http_body_data_cb)(td__http_request_t *req, const char *at, size_t len, void *owner);
 
 /* What td__http_parser_execute reports besides an error status (400..505). */
 enum {
@@ -34,6 +36,9 @@ typedef struct td__http_parser {
   void *body_limit_ctx;
   td__http_phase_cb on_phase;
   void *owner;
+  /* The body sink, set after td__http_parser_init (may stay NULL): the body bytes of a
+   * request that chose td__http_body_to_file go there instead of req->body. */
+  td__http_body_data_cb on_body_data;
   /* Private. */
   td__http_request_t *cur;  /* being parsed */
   td__http_request_t *done; /* complete, handed out by execute */
@@ -43,6 +48,7 @@ typedef struct td__http_parser {
   size_t trailer_fields;
   size_t extension_bytes;   /* chunk-extension bytes of the current request */
   size_t request_body_limit;
+  size_t body_bytes;        /* body bytes of the current request so far, wherever they went */
   char version[8];          /* the version digits as sent, to tell 505 from 400 */
   size_t version_len;
   int status;               /* an error status chosen by a callback */

@@ -1,13 +1,14 @@
 /* HTTP/1.1 connections on libuv: timeouts, pipelining with responses in request order,
- * back-pressure, and a graceful close after the last response. Parsing and every check on
- * what a client sends live in parser.c; the contract is in http.h; the limits are
- * ARCHITECTURE section 8. */
+ * back-pressure, bodies streamed to files (spool.c) for requests that ask for it, and a
+ * graceful close after the last response. Parsing and every check on what a client sends
+ * live in parser.c; the contract is in http.h; the limits are ARCHITECTURE section 8. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "http/http.h"
 #include "http/parser.h"
+#include "http/spool.h"
 #include "talentd/types.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -37,6 +38,7 @@ struct td__http_server {
   td__http_conn_t *conns;
   size_t conn_count;
   size_t inflight;
+  size_t spool_peak; /* the most body bytes one streamed request held in memory at once */
   int port;
   bool shutting_down, listener_closed;
   void (*on_drained)(void *);
@@ -57,6 +59,8 @@ struct td__http_conn {
   uint64_t born_ms;                /* loop time of the accept */
   size_t write_queued;             /* bytes handed to libuv and not yet written */
   td__buf_t pending;               /* bytes received while parsing is paused */
+  td__http_spool_t *spool;         /* the body being received goes to this file */
+  td__http_request_t *held;        /* complete, dispatched once its body file is closed */
   enum conn_state state;
   int handles_open;
   bool closing;           /* uv_close called */
@@ -148,6 +152,11 @@ static void conn_close(td__http_conn_t *c) {
   if (c->closing) return;
   c->closing = true;
   c->stop_parsing = true;
+  /* A body on its way to a file is dropped: the spool removes the file. */
+  if (c->spool) td__http_spool_abort(c->spool);
+  c->spool = NULL;
+  td__http_request_free(c->held);
+  c->held = NULL;
   if (c->prev) c->prev->next = c->next;
   else c->srv->conns = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -245,7 +254,8 @@ static void conn_after_write(td__http_conn_t *c) {
   }
   conn_resume_parsing(c);
   if (c->closing || c->lingering || c->close_after_write) return;
-  bool drained = c->queued == 0 && c->write_queued == 0;
+  /* A held request is owed an answer: not drained. */
+  bool drained = c->queued == 0 && c->write_queued == 0 && c->held == NULL;
   if (drained && c->eof && (c->pending.len == 0 || c->stop_parsing)) {
     conn_close(c); /* the client sent everything it will and has all its answers */
     return;
@@ -358,6 +368,10 @@ static void respond_error(td__http_conn_t *c, td__http_request_t *r, int status,
   c->stop_parsing = true;
   read_stop(c);
   td__buf_free(&c->pending);
+  if (c->spool) td__http_spool_abort(c->spool); /* the file of a refused body goes at once */
+  c->spool = NULL;
+  if (c->held != r) td__http_request_free(c->held);
+  c->held = NULL;
   if (r == NULL) r = td__xcalloc(1, sizeof *r);
   if (r->start_ns == 0) r->start_ns = td__time_mono_ns();
   r->close_after = true;
@@ -402,6 +416,64 @@ static void send_continue(td__http_conn_t *c) {
   conn_write(c, NULL, cont, sizeof cont - 1);
 }
 
+/* ---------- bodies streamed to files ---------- */
+
+static void on_spool_event(td__http_spool_t *s, td__http_spool_event_t event, void *owner);
+
+/* Counts the most body bytes a streamed request has held in memory (its spool's buffers
+ * and the socket bytes held back while the disk catches up): the proof that an upload
+ * costs a small buffer, not its size. Exposed as a counter that only ever grows. */
+static void note_spool_memory(td__http_conn_t *c) {
+  td__http_server_t *srv = c->srv;
+  size_t held = (c->spool ? td__http_spool_held(c->spool) : 0) + c->pending.len;
+  if (held <= srv->spool_peak) return;
+  td__metrics_count("td_http_upload_memory_peak_bytes", (double)(held - srv->spool_peak));
+  srv->spool_peak = held;
+}
+
+static void on_body_data(td__http_request_t *r, const char *at, size_t len, void *owner) {
+  td__http_conn_t *c = owner;
+  if (c->spool == NULL) {
+    td__buf_append(&r->body, at, len); /* not reached: the spool opens with the body phase */
+    return;
+  }
+  td__http_spool_append(c->spool, at, len);
+  note_spool_memory(c);
+}
+
+/* The body could not be stored: the request it belongs to gets a 500 and the connection
+ * closes (the rest of the body is never read). */
+static void conn_spool_failed(td__http_conn_t *c) {
+  td__http_request_t *r = c->held ? c->held : td__http_parser_take(&c->parser);
+  respond_error(c, r, 500, "the request body could not be stored; try again later");
+}
+
+/* A complete request whose body is in a file: dispatched once the file is closed. */
+static void conn_hold(td__http_conn_t *c, td__http_request_t *r) {
+  c->held = r;
+  set_state(c, ST_WAITING);
+  td__http_spool_finish(c->spool);
+}
+
+static void on_spool_event(td__http_spool_t *s, td__http_spool_event_t event, void *owner) {
+  td__http_conn_t *c = owner;
+  if (event == TD_SPOOL_ERROR) {
+    conn_spool_failed(c);
+  } else if (event == TD_SPOOL_DONE) {
+    td__http_request_t *r = c->held;
+    c->held = NULL;
+    c->spool = NULL;
+    td__http_spool_release(s, &r->body_file.path, &r->body_file.size);
+    r->loop = c->srv->loop; /* so freeing the request removes the file without blocking */
+    conn_dispatch(c, r);
+    conn_resume_parsing(c);
+  } else if (c->held == NULL) {
+    conn_resume_parsing(c); /* a write is done: room for more of the body */
+  }
+}
+
+/* ---------- feeding the parser ---------- */
+
 static void on_phase(td__http_request_t *r, td__http_phase_t phase, void *owner) {
   td__http_conn_t *c = owner;
   r->conn = c;
@@ -409,46 +481,65 @@ static void on_phase(td__http_request_t *r, td__http_phase_t phase, void *owner)
     set_state(c, ST_HEADERS);
   } else {
     set_state(c, ST_BODY);
+    if (r->spool_dir) {
+      if (c->spool) td__http_spool_abort(c->spool); /* not reached: one body at a time */
+      c->spool = td__http_spool_open(c->srv->loop, r->spool_dir, on_spool_event, c);
+    }
     if (r->expect_continue) send_continue(c);
   }
 }
 
-static void conn_feed(td__http_conn_t *c, const char *data, size_t len) {
+/* True while nothing more may be parsed: too many requests in flight, too much output
+ * queued, a body file still being written (the disk sets the pace of the upload), or a
+ * complete request waiting for its file. */
+static bool conn_blocked(const td__http_conn_t *c) {
   const td__http_limits_t *l = &c->srv->limits;
+  return c->queued >= l->max_pipeline || c->write_queued > l->max_write_queue || c->held != NULL ||
+         (c->spool != NULL && td__http_spool_full(c->spool));
+}
+
+static void conn_feed(td__http_conn_t *c, const char *data, size_t len) {
   while (len > 0 && !c->closing && !c->stop_parsing) {
-    if (c->queued >= l->max_pipeline || c->write_queued > l->max_write_queue) {
-      /* Back-pressure: hold the rest, stop reading until responses drain. */
+    if (conn_blocked(c)) {
+      /* Back-pressure: hold the rest, stop reading until responses or writes drain. */
       td__buf_append(&c->pending, data, len);
       read_stop(c);
+      if (c->spool) note_spool_memory(c);
       return;
     }
+    /* A streamed body goes in steps the spool can take. */
+    size_t n = c->spool && len > TD_SPOOL_HIGH_WATER ? TD_SPOOL_HIGH_WATER : len;
     size_t used = 0;
     td__http_request_t *req = NULL;
     const char *reason = NULL;
-    int rc = td__http_parser_execute(&c->parser, data, len, &used, &req, &reason);
+    int rc = td__http_parser_execute(&c->parser, data, n, &used, &req, &reason);
     data += used;
     len -= used;
-    if (rc == TD_HTTP_PARSE_REQUEST) {
+    if (rc == TD_HTTP_PARSE_REQUEST && req->spool_dir && c->spool) {
+      conn_hold(c, req);
+    } else if (rc == TD_HTTP_PARSE_REQUEST) {
       conn_dispatch(c, req);
     } else if (rc != TD_HTTP_PARSE_MORE) {
       respond_error(c, td__http_parser_take(&c->parser), rc, reason);
       return;
     }
+    if (c->spool && td__http_spool_failed(c->spool)) {
+      conn_spool_failed(c);
+      return;
+    }
   }
 }
 
-/* Re-feeds bytes held while the pipeline or the write queue was full. */
+/* Re-feeds bytes held while the pipeline, the write queue or a body file was busy. */
 static void conn_resume_parsing(td__http_conn_t *c) {
-  const td__http_limits_t *l = &c->srv->limits;
-  if (c->closing || c->stop_parsing) return;
-  if (c->queued >= l->max_pipeline || c->write_queued > l->max_write_queue) return;
+  if (c->closing || c->stop_parsing || conn_blocked(c)) return;
   if (c->pending.len > 0) {
     td__buf_t held = c->pending;
     c->pending = (td__buf_t){0};
     conn_feed(c, held.data, held.len);
     td__buf_free(&held);
   }
-  if (c->queued < l->max_pipeline && c->write_queued <= l->max_write_queue) read_start(c);
+  if (!c->closing && !c->stop_parsing && !conn_blocked(c)) read_start(c);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -497,6 +588,7 @@ static void on_connection(uv_stream_t *listener, int status) {
       uv_ip4_name((struct sockaddr_in *)&addr, c->remote_ip, sizeof c->remote_ip);
   }
   td__http_parser_init(&c->parser, &srv->limits, srv->body_limit, srv->ctx, on_phase, c);
+  c->parser.on_body_data = on_body_data;
   c->born_ms = uv_now(srv->loop);
   c->next = srv->conns;
   if (srv->conns) srv->conns->prev = c;
@@ -564,8 +656,10 @@ void td__http_server_shutdown(td__http_server_t *srv, void (*on_drained)(void *)
     td__http_conn_t *next = c->next;
     c->stop_parsing = true;
     read_stop(c);
-    if (c->lingering || (c->queued == 0 && c->write_queued == 0)) conn_close(c);
-    else if (c->queued == 0) c->close_after_write = true;
+    /* A request held for its body file is in flight: it is answered (with Connection:
+     * close) once the file is closed. A body still arriving is dropped. */
+    if (c->lingering || (c->queued == 0 && c->write_queued == 0 && c->held == NULL)) conn_close(c);
+    else if (c->queued == 0 && c->held == NULL) c->close_after_write = true;
     c = next;
   }
 }

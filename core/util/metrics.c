@@ -117,7 +117,7 @@ void td__metrics_render(td__buf_t *out) {
   render_histogram(out, "td_db_commit_duration_seconds", "Group-commit batch duration, fsync included.",
                    &commit_latency);
   for (size_t i = 0; i < counter_count; i++)
-    td__buf_printf(out, "# TYPE %s counter\n%s %g\n", counters[i].name, counters[i].name,
+    td__buf_printf(out, "# TYPE %s counter\n%s %.17g\n", counters[i].name, counters[i].name,
                    counters[i].value);
   pthread_mutex_unlock(&lock);
 }

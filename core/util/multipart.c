@@ -1,6 +1,6 @@
-/* multipart/form-data parsing (see multipart.h). The body is already in memory (the HTTP
- * layer buffers an upload up to its limit), so parts are found with memmem on the
- * delimiter "\r\n--boundary" and their data is never copied. */
+/* multipart/form-data parsing (see multipart.h). The body is all addressable at once (the
+ * HTTP layer streams an upload to a file, which the handler maps), so parts are found with
+ * memmem on the delimiter "\r\n--boundary" and their data is never copied. */
 #include "util/multipart.h"
 
 #include <stdbool.h>

@@ -79,5 +79,22 @@ def test_config_file_and_set_override(s):
         other.cleanup()
 
 
+def test_leftover_upload_spool_removed_at_start(s):
+    d = tempfile.mkdtemp(prefix="talentd-spool-")
+    os.makedirs(os.path.join(d, "tmp"))
+    leftover = os.path.join(d, "tmp", "upload-Xy12Ab")
+    keep = os.path.join(d, "tmp", "not-ours")
+    for path in (leftover, keep):
+        with open(path, "wb") as f:
+            f.write(b"x" * 1000)
+    other = harness.Server(data_dir=d, users=False)
+    try:
+        other.start()
+        expect(not os.path.exists(leftover), "a spool file from a killed run is removed at start")
+        expect(os.path.exists(keep), "other files are left alone")
+    finally:
+        other.cleanup()
+
+
 if __name__ == "__main__":
     harness.main()

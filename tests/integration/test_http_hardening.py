@@ -569,5 +569,40 @@ def test_request_cap_per_connection(s):
     expect(marker not in token_names(s))
 
 
+def test_streamed_upload_bodies_refused_and_removed(s):
+    """Upload routes stream their body to a file under DATA/tmp as it arrives: framing errors
+    inside such a body are refused like any other (nothing after them runs), an upload that
+    crosses 10 MiB in chunks is refused at the crossing, and no temporary file is left."""
+    import glob
+    upload_limit = 10 * 1024 * 1024
+    auth = "Authorization: Bearer %s\r\n" % s.tokens["admin"]
+    head = ("POST /api/v1/candidates/can_x/attachments HTTP/1.1\r\nHost: t\r\n" + auth +
+            "Content-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    big = b"a" * 300000
+    cases = [
+        ("no CRLF after chunk data", head + b"%x\r\n%sXY" % (len(big), big), 400),
+        ("bad chunk size after data", head + b"%x\r\n%s\r\nzz\r\n" % (len(big), big), 400),
+        ("bare LF in trailer", head + b"%x\r\n%s\r\n0\r\nT: v\n\r\n" % (len(big), big), 400),
+        ("chunk announced over the upload limit", head + b"%x\r\n%s\r\n%x\r\n" % (len(big), big, upload_limit), 413),
+    ]
+    for i, (name, data, status) in enumerate(cases):
+        marker = "upload-%s-%d" % (RUN, i)
+        expect_refused(s, name, data + token_post(s, marker), status, marker)
+    # Crossing the limit with real bytes, chunk by chunk.
+    marker = "upload-%s-cross" % RUN
+    piece = b"b" * (1024 * 1024)
+    data = head + b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for _ in range(11)) + b"0\r\n\r\n"
+    expect_refused(s, "chunks crossing the upload limit", data + token_post(s, marker), 413, marker)
+    names = token_names(s)
+    ran = [n for n in names if n.startswith("upload-%s" % RUN)]
+    expect(not ran, "requests after a refused upload ran", ran)
+    deadline = time.time() + 3
+    left = glob.glob(os.path.join(s.data, "tmp", "*"))
+    while left and time.time() < deadline:
+        time.sleep(0.02)
+        left = glob.glob(os.path.join(s.data, "tmp", "*"))
+    expect(left == [], "no temporary body file left", left)
+
+
 if __name__ == "__main__":
     harness.main(server_args=SERVER_ARGS)

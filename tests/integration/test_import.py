@@ -3,11 +3,13 @@ header recognition and explicit mapping, dedupe by email (against stored candida
 within the file), merging, rejected rows with line numbers and reasons, the stored summary,
 reruns that merge instead of duplicating, the progress bar, and an export round trip."""
 
+import glob
 import os
 import pty
 import select
 import subprocess
 import tempfile
+import time
 
 import harness
 from harness import expect, expect_problem, expect_status
@@ -209,6 +211,47 @@ def test_export_round_trip_merges(s):
            [r for r in imp["rows"] if r["status"] != "merged"][:5])
     cols = {c["column"]: c["field"] for c in imp["columns"]}
     expect(cols["id"] is None and cols["emails"] == "emails" and cols["custom_fields"] == "custom_fields", cols)
+
+
+def metric(s, name):
+    for line in expect_status(s.get("/metrics", role=None), 200).raw.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def spool_empty(s):
+    deadline = time.time() + 3
+    while glob.glob(os.path.join(s.data, "tmp", "*")) and time.time() < deadline:
+        time.sleep(0.02)
+    return glob.glob(os.path.join(s.data, "tmp", "*")) == []
+
+
+def test_big_file_is_streamed_to_disk(s):
+    """A 6 MiB CSV goes to a temporary file as it arrives (the server never holds more than a
+    small buffer of it), is imported from there, and the file is removed."""
+    lines = ["first_name,last_name,email,notes"]
+    filler = "x" * 2200
+    for i in range(3000):
+        lines.append("Big%d,Stream,big%d@stream.test,%s" % (i, i, filler))
+    text = "\n".join(lines) + "\n"
+    expect(len(text) > 6 * 1024 * 1024, "a big file", len(text))
+    before = metric(s, "td_http_upload_spooled_bytes_total")
+    imp = expect_status(post_csv(s, text), 201).json
+    expect((imp["created"], imp["merged"], imp["rejected"]) == (3000, 0, 0), "every row imported",
+           imp["created"], imp["rejected"])
+    written = metric(s, "td_http_upload_spooled_bytes_total") - before
+    # (/metrics prints counters with 6 significant digits.)
+    expect(written >= 0.999 * len(text), "the file went to disk", written, len(text))
+    peak = metric(s, "td_http_upload_memory_peak_bytes")
+    expect(0 < peak <= 512 * 1024, "a small buffer of it in memory at once", peak)
+    expect(spool_empty(s), "no temporary file left")
+    found = s.get("/api/v1/candidates?q=big2999").json["data"]
+    expect(any("big2999@stream.test" in c["emails"] for c in found), "the last row is there", found)
+    # Refused after the body was received: the file goes too.
+    expect_problem(post_csv(s, text.encode(), ctype="application/json"), 415)
+    expect_problem(post_csv(s, text.encode(), role="interviewer"), 403)
+    expect(spool_empty(s), "no temporary file left after refusals")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
 /* Unit tests for the multipart/form-data parser (core/util/multipart.c): boundaries from
- * the Content-Type, part headers and file names, binary data, and malformed bodies. */
+ * the Content-Type, part headers and file names, binary data, malformed bodies, and bodies
+ * as uploads hand them over (mapped from a file, not NUL-terminated). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "http/http.h"
 #include "talentd/types.h"
 #include "util/buf.h"
 #include "util/multipart.h"
@@ -191,6 +195,79 @@ static void test_too_many_parts_and_headers(void **state) {
   td__buf_free(&b);
 }
 
+/* Every prefix of a body, placed so that its last byte is the last readable byte before a
+ * PROT_NONE page: the parser never reads past the end (a mapped upload file ends like
+ * this), refuses every truncation and accepts the whole. */
+static void test_body_ending_at_a_page_edge(void **state) {
+  (void)state;
+  static const char body[] = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
+                             "Content-Type: application/pdf\r\n\r\n%PDF-\r\n--Xy\r\n--XyZ--";
+  size_t len = sizeof body - 1;
+  long page = sysconf(_SC_PAGESIZE);
+  char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(map != MAP_FAILED);
+  assert_int_equal(mprotect(map + page, (size_t)page, PROT_NONE), 0);
+  for (size_t n = 0; n <= len; n++) {
+    char *at = map + page - n;
+    memcpy(at, body, n);
+    td__multipart_t m;
+    const char *err = NULL;
+    int rc = parse(CT, at, n, &m, &err);
+    if (n == len) {
+      assert_int_equal(rc, 0);
+      const td__multipart_part_t *f = td__multipart_find(&m, "file");
+      assert_non_null(f);
+      assert_int_equal(f->len, 11);
+      assert_memory_equal(f->data, "%PDF-\r\n--Xy", 11);
+    } else if (rc != TD_EINVAL) {
+      fail_msg("a body cut after %zu of %zu bytes was accepted", n, len);
+    }
+    td__multipart_free(&m);
+  }
+  munmap(map, (size_t)page * 2);
+}
+
+/* A body streamed to a file, as the server hands it to the upload handler: mapped with
+ * td__http_body_map and parsed in place. A file whose size is not what was received is
+ * refused. */
+static void test_body_mapped_from_its_file(void **state) {
+  (void)state;
+  char path[] = "/tmp/td-multipart-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  td__buf_t b = {0};
+  td__buf_puts(&b, "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n\r\n");
+  size_t head = b.len;
+  for (int i = 0; i < 300000; i++) {
+    char c = (char)(i * 7);
+    td__buf_append(&b, &c, 1);
+  }
+  td__buf_puts(&b, "\r\n--XyZ--\r\n");
+  assert_int_equal(write(fd, b.data, b.len), (ssize_t)b.len);
+  close(fd);
+  td__http_request_t req = {0};
+  req.body_file.path = path;
+  req.body_file.size = b.len;
+  td__http_body_view_t view;
+  assert_int_equal(td__http_body_map(&req, &view), 0);
+  assert_int_equal(view.len, b.len);
+  td__multipart_t m;
+  const char *err = NULL;
+  assert_int_equal(parse(CT, view.data, view.len, &m, &err), 0);
+  const td__multipart_part_t *f = td__multipart_find(&m, "file");
+  assert_non_null(f);
+  assert_int_equal(f->len, 300000);
+  assert_memory_equal(f->data, b.data + head, 300000);
+  td__multipart_free(&m);
+  td__http_body_unmap(&view);
+  req.body_file.size = b.len + 1; /* not what is on disk */
+  assert_int_equal(td__http_body_map(&req, &view), TD_EIO);
+  assert_int_equal(view.len, 0);
+  td__http_body_unmap(&view);
+  unlink(path);
+  td__buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_boundary_parameter),
@@ -200,6 +277,8 @@ int main(void) {
       cmocka_unit_test(test_malformed_bodies),
       cmocka_unit_test(test_bad_content_type),
       cmocka_unit_test(test_too_many_parts_and_headers),
+      cmocka_unit_test(test_body_ending_at_a_page_edge),
+      cmocka_unit_test(test_body_mapped_from_its_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
