@@ -33,7 +33,7 @@ static void usage(FILE *to) {
           "  user add --data DIR --email E --name N --role R --password-stdin\n"
           "  token create --data DIR --email E [--name N]   prints only the new token\n"
           "  demo    --data DIR                  fill a new data directory with demo data\n"
-          "  import candidates FILE.csv --data DIR\n"
+          "  import candidates FILE.csv --data DIR [--map HEADER:FIELD]...\n"
           "  openapi                             print the API description (schemas/openapi.json)\n"
           "  routes                              list every route\n"
           "  validate SCHEMA.json [INSTANCE.json] check JSON (stdin by default) against a JSON Schema\n"
@@ -45,6 +45,8 @@ typedef struct options {
   bool password_stdin;
   const char *sets[MAX_SETS];
   int set_count;
+  const char *maps[MAX_SETS]; /* import --map HEADER:FIELD */
+  int map_count;
   int first_arg; /* index of the first positional argument after the options */
 } options_t;
 
@@ -54,6 +56,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
       {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
       {"email", required_argument, NULL, 'e'},  {"name", required_argument, NULL, 'n'},
       {"role", required_argument, NULL, 'r'},   {"password-stdin", no_argument, NULL, 'p'},
+      {"map", required_argument, NULL, 'm'},
       {NULL, 0, NULL, 0}};
   int ch;
   optind = 1;
@@ -73,6 +76,13 @@ static int parse_options(int argc, char **argv, options_t *o) {
       case 'n': o->name = optarg; break;
       case 'r': o->role = optarg; break;
       case 'p': o->password_stdin = true; break;
+      case 'm':
+        if (o->map_count == MAX_SETS) {
+          fprintf(stderr, "talentd: at most %d --map options\n", MAX_SETS);
+          return -1;
+        }
+        o->maps[o->map_count++] = optarg;
+        break;
       default: return -1;
     }
   }
@@ -268,7 +278,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "token") == 0 && sub && strcmp(sub, "create") == 0) return cmd_token_create(&o);
   if (strcmp(cmd, "demo") == 0) return td__cli_demo(o.data);
   if (strcmp(cmd, "import") == 0 && sub && strcmp(sub, "candidates") == 0)
-    return td__cli_import_candidates(o.data, rest_count > 0 ? rest[0] : NULL);
+    return td__cli_import_candidates(o.data, rest_count > 0 ? rest[0] : NULL, o.maps, o.map_count);
   if (strcmp(cmd, "openapi") == 0) return cmd_openapi();
   if (strcmp(cmd, "routes") == 0) return cmd_routes();
   if (strcmp(cmd, "validate") == 0) return cmd_validate(rest_count, rest);

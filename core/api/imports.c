@@ -31,17 +31,12 @@ static json_t *query_mapping(td__call_t *call) {
   size_t i;
   json_t *v;
   json_array_foreach(td__call_query_all(call, "map"), i, v) {
-    const char *text = json_string_value(v);
-    const char *colon = strrchr(text, ':');
-    if (colon == NULL || colon == text) {
+    if (td__import_mapping_add(mapping, json_string_value(v)) != 0) {
       json_decref(mapping);
       td__problem(call, 400, "Invalid query parameter", "map must be HEADER:FIELD, e.g. map=E-Mail%20privat:emails");
       td__problem_field(call, "/query/map", "must be HEADER:FIELD (FIELD may be empty to ignore the column)");
       return NULL;
     }
-    char *header = td__xstrndup(text, (size_t)(colon - text));
-    json_object_set_new(mapping, header, json_string(colon + 1));
-    free(header);
   }
   return mapping;
 }

@@ -112,20 +112,32 @@ static int record_and_print(td__ctx_t *ctx, const td__import_plan_t *plan, const
   return rc;
 }
 
-int td__cli_import_candidates(const char *data_dir, const char *csv_path) {
+int td__cli_import_candidates(const char *data_dir, const char *csv_path, const char *const *maps, int map_count) {
   if (csv_path == NULL || data_dir == NULL) {
-    fprintf(stderr, "usage: talentd import candidates FILE.csv --data DIR\n");
+    fprintf(stderr, "usage: talentd import candidates FILE.csv --data DIR [--map HEADER:FIELD]...\n");
     return 2;
+  }
+  json_t *mapping = map_count > 0 ? json_object() : NULL;
+  for (int i = 0; i < map_count; i++) {
+    if (td__import_mapping_add(mapping, maps[i]) != 0) {
+      fprintf(stderr, "talentd import: --map %s: expected HEADER:FIELD\n", maps[i]);
+      json_decref(mapping);
+      return 2;
+    }
   }
   size_t len = 0;
   char *csv = read_file(csv_path, &len);
-  if (csv == NULL) return 1;
+  if (csv == NULL) {
+    json_decref(mapping);
+    return 1;
+  }
   const char *error = NULL;
   json_t *openapi = td__openapi_build(&error);
   td__db_t *db = NULL;
   if (openapi == NULL || td__cli_open_store(data_dir, &db) != 0) {
     if (openapi == NULL) fprintf(stderr, "talentd import: %s\n", error);
     json_decref(openapi);
+    json_decref(mapping);
     free(csv);
     return 1;
   }
@@ -137,7 +149,7 @@ int td__cli_import_candidates(const char *data_dir, const char *csv_path) {
                    .cause = "cli:import"};
   td__import_plan_t plan;
   td__import_summary_t summary = {0};
-  int rc = td__import_plan(&ctx, csv, len, NULL, openapi, CLI_MAX_ROWS, &plan);
+  int rc = td__import_plan(&ctx, csv, len, mapping, openapi, CLI_MAX_ROWS, &plan);
   if (rc) print_refusal(&ctx);
   if (rc == 0) rc = apply_batches(&ctx, &plan, &summary);
   if (rc == 0) rc = record_and_print(&ctx, &plan, &summary, csv_path);
@@ -146,6 +158,7 @@ int td__cli_import_candidates(const char *data_dir, const char *csv_path) {
   td__import_plan_free(&plan);
   td__db_close(db);
   json_decref(openapi);
+  json_decref(mapping);
   free(csv);
   return rc ? 1 : 0;
 }

@@ -638,3 +638,12 @@ int td__import_list(td__ctx_t *ctx, int limit, int64_t after, json_t **items, in
   td__stmt_bind_int(st, 2, limit + 1);
   return td__row_page(ctx, st, 0, limit, import_row_json, items, next_rowid);
 }
+
+int td__import_mapping_add(json_t *mapping, const char *item) {
+  const char *colon = strrchr(item, ':');
+  if (colon == NULL || colon == item) return TD_EINVAL;
+  char *header = td__xstrndup(item, (size_t)(colon - item));
+  json_object_set_new(mapping, header, json_string(colon + 1));
+  free(header);
+  return 0;
+}

@@ -47,6 +47,10 @@ typedef struct td__import_summary {
   json_t *rows;    /* [{"line", "status", "candidate_id" | "reason"}] (owned) */
 } td__import_summary_t;
 
+/* Adds one "HEADER:FIELD" (split at the last ':'; FIELD may be empty to ignore the column)
+ * to mapping. Returns 0, or TD_EINVAL when there is no header part. */
+int td__import_mapping_add(json_t *mapping, const char *item);
+
 /* Reads csv[0..len) (borrowed) with mapping (borrowed JSON object header -> field, or
  * NULL) into *plan. The delimiter is ',' unless the header line has more ';' or tabs.
  * openapi (borrowed, may be NULL) is the API document: each row's body is checked against

@@ -201,6 +201,22 @@ def test_cli_import_with_progress_bar(s):
     expect(p.returncode == 1 and "first names" in p.stderr, p.stderr)
 
 
+def test_cli_explicit_mapping(s):
+    path = os.path.join(s.data, "mapped.csv")
+    with open(path, "w") as f:
+        f.write("Vorname,Nachname,E-Mail privat:alt,Notiz\n")
+        f.write("Mapped,Person,mapped.person@example.test,ignore me\n")
+    out = s.cli("import", "candidates", path, "--data", s.data, "--map", "Vorname:first_name",
+                "--map", "Nachname:last_name", "--map", "E-Mail privat:alt:emails", "--map", "Notiz:")
+    expect("1 created, 0 merged, 0 rejected" in out, out)
+    found = s.get("/api/v1/candidates?q=mapped.person").json["data"]
+    expect(len(found) == 1 and found[0]["first_name"] == "Mapped" and found[0]["last_name"] == "Person"
+           and found[0]["emails"] == ["mapped.person@example.test"], found)
+    p = subprocess.run([harness.BIN, "import", "candidates", path, "--data", s.data, "--map", "nocolon"],
+                       capture_output=True, text=True)
+    expect(p.returncode == 2 and "HEADER:FIELD" in p.stderr, p.stderr)
+
+
 def test_export_round_trip_merges(s):
     export = expect_status(s.get("/api/v1/candidates/export?format=csv"), 200)
     text = export.raw.decode()
