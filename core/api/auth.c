@@ -230,6 +230,6 @@ const td__route_t td__routes_auth[] = {
     {"DELETE", "/api/v1/sessions/current", TD_RUN_WRITE, sessions_delete, NULL, NULL, 0},
     {"POST", "/api/v1/tokens", TD_RUN_WRITE, tokens_create, NULL, "TokenCreate", 0},
     {"GET", "/api/v1/tokens", TD_RUN_READ, tokens_list, NULL, NULL, 0},
-    {"DELETE", "/api/v1/tokens/{id}", TD_RUN_WRITE, tokens_delete, NULL, NULL, 0},
+    {"DELETE", "/api/v1/tokens/{id}", TD_RUN_WRITE, tokens_delete, NULL, NULL, TD_ROUTE_AUTH_CHANGE},
     {NULL, NULL, 0, NULL, NULL, NULL, 0},
 };

@@ -39,7 +39,8 @@ enum {
   TD_ROUTE_UPLOAD = 1 << 1,   /* body up to the upload limit, not parsed as JSON */
   TD_ROUTE_ADMIN = 1 << 2,    /* admins only */
   TD_ROUTE_NO_AUDIT = 1 << 3, /* a write that is not a change to audit (e.g. logout) */
-  TD_ROUTE_AUDIT_READ = 1 << 4 /* a read worth an audit entry (bulk exports of personal data) */
+  TD_ROUTE_AUDIT_READ = 1 << 4, /* a read worth an audit entry (bulk exports of personal data) */
+  TD_ROUTE_AUTH_CHANGE = 1 << 5 /* a write that changes who may sign in: drop cached credentials after commit */
 };
 
 typedef struct td__route {

@@ -287,6 +287,9 @@ static void finish(td__call_t *call) {
 
 static void done_write(void *arg, int rc) {
   td__call_t *call = arg;
+  /* After the commit, not inside it: a lookup racing the transaction cannot re-cache what
+   * it just revoked. */
+  if (rc == 0 && (call->route->flags & TD_ROUTE_AUTH_CHANGE)) td__auth_invalidate();
   if (rc == TD_EIO || rc == TD_EBUSY) {
     /* The batch failed to commit (or we are stopping): nothing of the call is stored. */
     json_decref(call->result);

@@ -1,7 +1,9 @@
 /* Tokens, sessions and password hashing (libsodium: SHA-256 and argon2id). */
 #include "auth/authn.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -55,9 +57,79 @@ static int cookie_value(const char *header, const char *name, char *out, size_t 
   return TD_ENOTFOUND;
 }
 
+/* A cache of successful bearer-token lookups, so a busy integration does not pay a join
+ * per request. Entries live TOKEN_CACHE_MS; revoking a token or changing a user calls
+ * td__auth_invalidate, which drops every entry at once (by generation). Failures are never
+ * cached. */
+#define TOKEN_CACHE_SLOTS 1024
+#define TOKEN_CACHE_MS 10000
+
+typedef struct token_entry {
+  char hash[65];
+  td__principal_t principal;
+  int64_t expires;   /* the token's own expiry, 0 = never */
+  int64_t cached_at;
+  unsigned generation;
+} token_entry_t;
+
+static token_entry_t token_cache[TOKEN_CACHE_SLOTS];
+static unsigned token_generation = 1;
+static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void td__auth_invalidate(void) {
+  pthread_mutex_lock(&token_lock);
+  token_generation++;
+  pthread_mutex_unlock(&token_lock);
+}
+
+/* The slot for a token: its hash is uniformly random hex, so its first digits will do. */
+static size_t token_slot(const char *hash) {
+  size_t v = 0;
+  for (int i = 0; i < 6; i++) v = v * 16 + (size_t)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
+  return v % TOKEN_CACHE_SLOTS;
+}
+
+static bool token_cached(const char *hash, int64_t now, td__principal_t *out, int64_t *expires) {
+  bool hit = false;
+  pthread_mutex_lock(&token_lock);
+  token_entry_t *e = &token_cache[token_slot(hash)];
+  if (e->generation == token_generation && now - e->cached_at < TOKEN_CACHE_MS && strcmp(e->hash, hash) == 0) {
+    *out = e->principal;
+    *expires = e->expires;
+    hit = true;
+  }
+  pthread_mutex_unlock(&token_lock);
+  return hit;
+}
+
+static void token_remember(const char *hash, int64_t now, const td__principal_t *p, int64_t expires,
+                           unsigned generation) {
+  pthread_mutex_lock(&token_lock);
+  if (generation == token_generation) {
+    token_entry_t *e = &token_cache[token_slot(hash)];
+    memcpy(e->hash, hash, sizeof e->hash);
+    e->principal = *p;
+    e->expires = expires;
+    e->cached_at = now;
+    e->generation = generation;
+  }
+  pthread_mutex_unlock(&token_lock);
+}
+
 static int by_token(td__db_t *db, const char *token, int64_t now, td__principal_t *out, const char **why) {
   char hash[65];
   td__secret_hash(token, hash);
+  int64_t cached_expires = 0;
+  if (token_cached(hash, now, out, &cached_expires)) {
+    if (cached_expires && cached_expires <= now) {
+      *why = "the bearer token has expired; create a new one";
+      return TD_EDENIED;
+    }
+    return 0;
+  }
+  pthread_mutex_lock(&token_lock);
+  unsigned generation = token_generation; /* a revoke racing this lookup wins */
+  pthread_mutex_unlock(&token_lock);
   td__stmt_t *st = td__db_stmt(
       db, "SELECT u.id, u.role, t.can_write, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id"
           " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.active = 1");
@@ -78,6 +150,7 @@ static int by_token(td__db_t *db, const char *token, int64_t now, td__principal_
     *why = "the bearer token has expired; create a new one";
     return TD_EDENIED;
   }
+  token_remember(hash, now, out, expires, generation);
   return 0;
 }
 

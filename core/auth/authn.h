@@ -29,6 +29,10 @@ extern td__auth_settings_t td__auth_settings;
 int td__authenticate(td__db_t *db, const td__http_request_t *req, int64_t now_ms, td__principal_t *out,
                      const char **why);
 
+/* Forgets every cached token lookup: call after revoking a token or changing a user (role,
+ * deactivation), so the change holds for the very next request. */
+void td__auth_invalidate(void);
+
 /* SHA-256 of secret as 64 hex characters (out: 65 bytes). */
 void td__secret_hash(const char *secret, char out[65]);
 
