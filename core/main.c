@@ -15,6 +15,7 @@
 #include "auth/authn.h"
 #include "cli/cli.h"
 #include "domain/users.h"
+#include "hooks/registry.h"
 #include "store/migrate.h"
 #include "talentd/types.h"
 #include "util/config.h"
@@ -36,6 +37,7 @@ static void usage(FILE *to) {
           "  import candidates FILE.csv --data DIR [--map HEADER:FIELD]...\n"
           "  openapi                             print the API description (schemas/openapi.json)\n"
           "  routes                              list every route\n"
+          "  hooks   [--config FILE] [--set k=v]  the resolved order of every hook\n"
           "  validate SCHEMA.json [INSTANCE.json] check JSON (stdin by default) against a JSON Schema\n"
           "  version\n");
 }
@@ -191,6 +193,30 @@ static int cmd_token_create(options_t *o) {
   return 0;
 }
 
+static void print_hook_entry(const td__hook_entry_t *e, size_t position, void *arg) {
+  int *count = arg;
+  if (position == 0) printf("%s\n", e->hook);
+  printf("  %zu. %s (priority %d)\n", position + 1, e->package, e->priority);
+  (*count)++;
+}
+
+/* `talentd hooks`: the resolved order of every hook with its owning package. */
+static int cmd_hooks(options_t *o) {
+  json_t *config = td__config_load(o->config, o->sets, o->set_count);
+  if (config == NULL) return 2;
+  int rc = td__hooks_freeze(json_object_get(json_object_get(config, "hooks"), "order"));
+  json_decref(config);
+  if (rc != 0) {
+    fprintf(stderr, "talentd hooks: hooks.order in the configuration is invalid\n");
+    return 1;
+  }
+  int count = 0;
+  td__hooks_list(print_hook_entry, &count);
+  if (count == 0) printf("no hooks registered (no plugin or script is enabled)\n");
+  td__hooks_reset();
+  return 0;
+}
+
 /* Prints "METHOD PATTERN" for every route, for tests and for people. */
 static int cmd_routes(void) {
   size_t count = 0;
@@ -281,6 +307,7 @@ int main(int argc, char **argv) {
     return td__cli_import_candidates(o.data, rest_count > 0 ? rest[0] : NULL, o.maps, o.map_count);
   if (strcmp(cmd, "openapi") == 0) return cmd_openapi();
   if (strcmp(cmd, "routes") == 0) return cmd_routes();
+  if (strcmp(cmd, "hooks") == 0) return cmd_hooks(&o);
   if (strcmp(cmd, "validate") == 0) return cmd_validate(rest_count, rest);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("talentd %s (schema %d)\n", TD_VERSION, td__migrate_latest());

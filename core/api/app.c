@@ -15,6 +15,7 @@
 #include "auth/authn.h"
 #include "domain/housekeeping.h"
 #include "domain/phone.h"
+#include "hooks/registry.h"
 #include "store/checkpointer.h"
 #include "store/migrate.h"
 #include "store/reader.h"
@@ -198,6 +199,13 @@ int td__app_serve(json_t *config) {
     td__db_close(db);
     goto out;
   }
+  /* Every package registered its hooks while starting; from here the registry is read-only
+   * (the writer thread reads it without locks). */
+  if (td__hooks_freeze(json_object_get(json_object_get(config, "hooks"), "order")) != 0) {
+    fprintf(stderr, "talentd: hooks.order in the configuration is invalid\n");
+    td__db_close(db);
+    goto out;
+  }
   td__reader_configure(app->db_path);
   /* Checkpoints run on their own thread, not inside the writer's commits. */
   td__db_exec(db, "PRAGMA wal_autocheckpoint=0");
@@ -241,6 +249,7 @@ int td__app_serve(json_t *config) {
   uv_run(app->loop, UV_RUN_DEFAULT);
   td__reader_close_all();
   td__checkpointer_stop(app->checkpointer);
+  td__hooks_reset();
   td__log(TD_LOG_INFO, "stopped", NULL);
   exit_code = 0;
 out:

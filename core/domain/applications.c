@@ -14,6 +14,7 @@
 #include "domain/row_json.h"
 #include "domain/transitions.h"
 #include "domain/users.h"
+#include "hooks/filter.h"
 #include "talentd/types.h"
 #include "util/buf.h"
 #include "util/time.h"
@@ -147,15 +148,63 @@ static int insert_application(td__ctx_t *ctx, const json_t *body, const placemen
   return 0;
 }
 
+/* The application.before_create payload (hooks/filter.h), with the current candidate id
+ * (body's may be a merge alias) and the stage the application will start in. */
+static json_t *creation_payload(td__ctx_t *ctx, const json_t *body, const placement_t *pl) {
+  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT (SELECT id FROM candidates WHERE rowid = ?1),"
+                                        " (SELECT id FROM stages WHERE rowid = ?2)");
+  if (st == NULL) return NULL;
+  td__stmt_bind_int(st, 1, pl->candidate_rowid);
+  td__stmt_bind_int(st, 2, pl->stage_rowid);
+  json_t *p = NULL;
+  if (td__stmt_step(st) == 1) {
+    const json_t *answers = json_object_get(body, "answers");
+    p = json_pack("{s:s?,s:O,s:{s:s?,s:s},s:O,s:O,s:O}", "candidate_id", td__stmt_text(st, 0), "job_id",
+                  json_object_get(body, "job_id"), "stage", "id", td__stmt_text(st, 1), "type", pl->stage_type,
+                  "source", json_object_get(body, "source") ? json_object_get(body, "source") : json_null(),
+                  "credited_to",
+                  json_object_get(body, "credited_to") ? json_object_get(body, "credited_to") : json_null(),
+                  "answers", answers ? answers : json_null());
+  }
+  td__stmt_reset(st);
+  return p;
+}
+
+/* Runs application.before_create before any write. *effective is body (borrowed) or, when a
+ * filter changed the source, a copy with the new source (new reference to release). */
+static int run_filters(td__ctx_t *ctx, const json_t *body, const placement_t *pl, json_t **effective) {
+  size_t n;
+  *effective = (json_t *)body;
+  td__hooks_entries("application.before_create", &n);
+  if (n == 0) return 0;
+  json_t *p = creation_payload(ctx, body, pl);
+  if (p == NULL) return td__fail_internal(ctx, TD_EIO);
+  int rc = td__filter_run(ctx, "application.before_create", p);
+  json_t *source = json_object_get(p, "source");
+  if (rc == 0 && (json_is_string(source) || json_is_null(source)) &&
+      !json_equal(source, json_object_get(body, "source") ? json_object_get(body, "source") : json_null())) {
+    *effective = json_copy((json_t *)body);
+    json_object_set(*effective, "source", source);
+  }
+  json_decref(p);
+  return rc;
+}
+
 int td__application_create(td__ctx_t *ctx, const json_t *body, json_t **out, int64_t *version) {
   if (!td__policy_can(&ctx->principal, TD_RES_APPLICATION, TD_ACT_CREATE)) return td__fail_forbidden(ctx);
   placement_t pl = {0};
+  json_t *effective = NULL;
   int rc = check_references(ctx, body, &pl);
   if (rc == 0) rc = check_creation(ctx, &pl);
+  if (rc == 0) rc = run_filters(ctx, body, &pl, &effective);
   if (rc) return rc;
-  if (td__db_savepoint(ctx->db, SAVEPOINT)) return td__fail_internal(ctx, TD_EIO);
+  if (td__db_savepoint(ctx->db, SAVEPOINT)) {
+    if (effective != body) json_decref(effective);
+    return td__fail_internal(ctx, TD_EIO);
+  }
   int64_t rowid = 0;
-  rc = insert_application(ctx, body, &pl, &rowid);
+  rc = insert_application(ctx, effective, &pl, &rowid);
+  if (effective != body) json_decref(effective);
   if (rc == 0) {
     td__transition_req_t req = {.application_rowid = rowid, .kind = TD_TRANSITION_CREATED};
     rc = td__transition_apply(ctx, &req, NULL);

@@ -14,6 +14,7 @@
 #include "domain/search.h"
 #include "domain/transitions.h"
 #include "domain/users.h"
+#include "hooks/filter.h"
 #include "talentd/types.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -642,6 +643,37 @@ static bool indexed_change(const json_t *changed) {
   return false;
 }
 
+/* ---------- filter hooks ---------- */
+
+/* Runs hook's filters on a copy of rec plus extra (taken, may be NULL) and applies the
+ * members filters may change (tags, source: hooks/filter.h), normalized like any input so
+ * a rule cannot store what the API would refuse. Without filters it is one lookup. */
+static int filter_record(td__ctx_t *ctx, const char *hook, json_t *rec, json_t *extra) {
+  size_t n;
+  td__hooks_entries(hook, &n);
+  if (n == 0) {
+    json_decref(extra);
+    return 0;
+  }
+  json_t *proposed = json_deep_copy(rec);
+  if (extra) json_object_update(proposed, extra);
+  json_decref(extra);
+  int rc = td__filter_run(ctx, hook, proposed);
+  static const char *const mutable_fields[] = {"tags", "source", NULL};
+  int failures = 0;
+  for (size_t i = 0; rc == 0 && mutable_fields[i]; i++) {
+    const char *key = mutable_fields[i];
+    json_t *v = json_object_get(proposed, key);
+    if (json_equal(v, json_object_get(rec, key))) continue;
+    json_t *fallback = strcmp(key, "tags") == 0 ? json_array() : json_null();
+    json_t *nv = norm_field(ctx, key, v ? v : fallback, &failures);
+    json_decref(fallback);
+    if (nv) json_object_set_new(rec, key, nv);
+  }
+  json_decref(proposed);
+  return rc ? rc : failures ? TD_EINVAL : 0;
+}
+
 /* ---------- create ---------- */
 
 static int history(td__ctx_t *ctx, int64_t rowid, const char *action, json_t *data /* taken */) {
@@ -680,6 +712,7 @@ int td__candidate_create(td__ctx_t *ctx, const json_t *body, bool merge_duplicat
   json_t *rec = empty_record();
   td__candidate_ref_t ref = {0}, owner = {0};
   int rc = apply_body(ctx, rec, body, true);
+  if (rc == 0) rc = filter_record(ctx, "candidate.before_create", rec, NULL);
   if (rc == 0) rc = check_duplicates(ctx, rec, body, 0, merge_duplicate, &owner);
   if (rc == 0 && owner.rowid) {
     rc = merge_into_existing(ctx, &owner, rec);
@@ -723,6 +756,9 @@ int td__candidate_update(td__ctx_t *ctx, const char *id, const json_t *body, int
   json_t *changed = NULL;
   rc = apply_body(ctx, rec, body, false);
   if (rc == 0 && json_object_get(body, "emails")) rc = check_duplicates(ctx, rec, body, ref.rowid, false, &owner);
+  if (rc == 0)
+    rc = filter_record(ctx, "candidate.before_update", rec,
+                       json_pack("{s:s,s:o}", "id", ref.id, "changed", changed_fields(before, rec)));
   if (rc == 0) {
     changed = changed_fields(before, rec);
     if (json_array_size(changed)) {

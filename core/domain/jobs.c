@@ -14,6 +14,7 @@
 #include "domain/pipelines.h"
 #include "domain/row_json.h"
 #include "domain/users.h"
+#include "hooks/filter.h"
 #include "talentd/types.h"
 #include "util/time.h"
 
@@ -451,6 +452,22 @@ static int emit_status_events(td__ctx_t *ctx, const char *job_id, const char *fr
   return td__event_emit(ctx, type, "job", job_id, data);
 }
 
+/* job.before_publish (hooks/filter.h) when a job is created open or its status becomes
+ * open: inside the action's savepoint, after its rows changed (filters see the job as it
+ * would be) and before its events, so a veto rolls the whole action back. Veto only. */
+static int before_publish(td__ctx_t *ctx, int64_t rowid, const char *from, const char *to) {
+  size_t n;
+  if (to == NULL || strcmp(to, "open") != 0 || (from && strcmp(from, "open") == 0)) return 0;
+  td__hooks_entries("job.before_publish", &n);
+  if (n == 0) return 0;
+  json_t *job = td__job_json(ctx, rowid, NULL);
+  if (job == NULL) return TD_EIO;
+  json_t *proposed = json_pack("{s:o,s:s?}", "job", job, "from_status", from);
+  int rc = td__filter_run(ctx, "job.before_publish", proposed);
+  json_decref(proposed);
+  return rc;
+}
+
 int td__jobs_savepoint_end(td__ctx_t *ctx, const char *savepoint, int rc) {
   if (rc == 0 && td__db_release(ctx->db, savepoint) == 0) return 0;
   td__db_rollback_to(ctx->db, savepoint);
@@ -535,8 +552,7 @@ int td__job_create(td__ctx_t *ctx, const json_t *body, json_t **out, int64_t *ve
   if (rc == 0) rc = write_team(ctx, rowid, json_object_get(body, "hiring_team"));
   if (rc == 0) rc = keep_creator_on_team(ctx, rowid, body);
   if (rc == 0) rc = create_openings(ctx, rowid, openings);
-  /* Publishing: when a job is created open, the job.before_publish filter hooks (a later
-   * issue) will run here and may change or veto it. */
+  if (rc == 0) rc = before_publish(ctx, rowid, NULL, json_string_value(json_object_get(body, "status")));
   if (rc == 0) rc = emit_job_event(ctx, "job.created", rowid, NULL);
   if (rc == 0) rc = emit_status_events(ctx, id, NULL, json_string_value(json_object_get(body, "status")));
   if (rc == 0 && (*out = td__job_json(ctx, rowid, version)) == NULL) rc = TD_EIO;
@@ -626,14 +642,13 @@ int td__job_update(td__ctx_t *ctx, const char *job_id, const json_t *body, json_
   char old_status[16];
   if ((rc = td__job_status(ctx->db, rowid, old_status)) != 0) return td__fail_internal(ctx, rc);
   const char *new_status = json_string_value(json_object_get(body, "status"));
-  /* Publishing: when the status becomes open, the job.before_publish filter hooks (a later
-   * issue) will run here, before any row changes, and may change or veto it. */
   if (td__db_savepoint(ctx->db, "job_update")) return td__fail_internal(ctx, TD_EIO);
   rc = update_row(ctx, rowid, body);
   if (rc == 0) rc = write_team(ctx, rowid, json_object_get(body, "hiring_team"));
   json_array_foreach(openings, i, item) {
     if (rc == 0) rc = apply_opening_change(ctx, rowid, item);
   }
+  if (rc == 0) rc = before_publish(ctx, rowid, old_status, new_status);
   if (rc == 0) rc = emit_job_event(ctx, "job.updated", rowid, changed_fields(body));
   if (rc == 0) rc = emit_status_events(ctx, job_id, old_status, new_status);
   if (rc == 0 && (*out = td__job_json(ctx, rowid, version)) == NULL) rc = TD_EIO;

@@ -8,7 +8,9 @@
 
 #include "domain/activities.h"
 #include "domain/events.h"
+#include "hooks/filter.h"
 #include "talentd/types.h"
+#include "util/log.h"
 
 /* What the rules need to know of the application, read once per transition. */
 typedef struct app_state {
@@ -285,25 +287,63 @@ static int record(td__ctx_t *ctx, const td__transition_req_t *req, const app_sta
   return rc;
 }
 
-int td__transition_apply(td__ctx_t *ctx, const td__transition_req_t *req, char id_out[TD_ID_MAX]) {
-  app_state_t a;
-  stage_state_t target;
-  int rc = prepare(ctx, req, &a, &target);
-  if (rc) return rc;
-  bool changes_stage = req->kind == TD_TRANSITION_MOVED || req->kind == TD_TRANSITION_HIRED;
-  int64_t to_stage = changes_stage ? target.rowid : a.stage_rowid;
-  const char *to_stage_id = changes_stage ? target.id : a.stage_id;
+/* The filter hook a transition kind fires, or NULL. */
+static const char *filter_hook(td__transition_kind_t kind) {
+  switch (kind) {
+    case TD_TRANSITION_MOVED:
+    case TD_TRANSITION_HIRED: return "application.before_stage_change";
+    case TD_TRANSITION_REJECTED:
+    case TD_TRANSITION_WITHDRAWN: return "application.before_reject";
+    default: return NULL;
+  }
+}
 
-  /* The application.before_stage_change filter hook runs here (next issue): inside this
-   * transaction, after the rules and before any write, with {application, kind, from_stage,
-   * to_stage, reason}. A handler may rewrite the reason or veto with a message that reaches
-   * the caller as a 409; nothing has been written yet, so a veto leaves no trace. */
+static json_t *stage_json(const stage_state_t *s) {
+  return json_pack("{s:s,s:s}", "id", s->id, "type", s->type);
+}
 
+/* Runs the transition's filter hook (hooks/filter.h documents the payload) after the rules
+ * and before any write, so a veto leaves no trace. A filter may rewrite the reason: then
+ * req->reason points into *hold, which the caller releases after the apply. A rewritten
+ * reason that is not a string (or an empty one where a reason is required) is ignored. */
+static int run_filters(td__ctx_t *ctx, td__transition_req_t *req, const app_state_t *a,
+                       const stage_state_t *target, json_t **hold) {
+  const char *hook = filter_hook(req->kind);
+  size_t n;
+  if (hook == NULL || (td__hooks_entries(hook, &n), n == 0)) return 0;
+  stage_state_t from;
+  int rc = load_stage(ctx, a->stage_rowid, &from);
+  if (rc) return td__fail_internal(ctx, rc);
+  json_t *p = json_pack("{s:s,s:s,s:s,s:o,s:s,s:s?}", "application_id", a->id, "candidate_id", a->candidate_id,
+                        "job_id", a->job_id, "from_stage", stage_json(&from), "kind",
+                        td__transition_kind_name(req->kind), "reason", req->reason);
+  if (req->kind == TD_TRANSITION_MOVED || req->kind == TD_TRANSITION_HIRED)
+    json_object_set_new(p, "to_stage", stage_json(target));
+  rc = td__filter_run(ctx, hook, p);
+  json_t *reason = json_object_get(p, "reason");
+  bool required = req->kind == TD_TRANSITION_REJECTED || req->kind == TD_TRANSITION_WITHDRAWN;
+  if (rc == 0 && json_is_string(reason) && (!required || json_string_length(reason) > 0)) {
+    req->reason = json_string_value(reason);
+    *hold = p;
+    return 0;
+  }
+  if (rc == 0 && !json_is_string(reason) && req->reason)
+    td__log(TD_LOG_WARN, "filter_change_ignored", json_pack("{s:s,s:s}", "hook", hook, "member", "reason"));
+  json_decref(p);
+  return rc;
+}
+
+/* Applies r (the request after its filters) once the rules passed. */
+static int apply_checked(td__ctx_t *ctx, const td__transition_req_t *r, const app_state_t *a,
+                         const stage_state_t *target, char id_out[TD_ID_MAX]) {
+  bool changes_stage = r->kind == TD_TRANSITION_MOVED || r->kind == TD_TRANSITION_HIRED;
+  int64_t to_stage = changes_stage ? target->rowid : a->stage_rowid;
+  const char *to_stage_id = changes_stage ? target->id : a->stage_id;
   char id[TD_ID_MAX];
   td__id_new("trn", id);
-  rc = update_application(ctx, req, to_stage);
-  if (rc == 0) rc = insert_transition(ctx, req, &a, to_stage, id);
-  if (rc == 0) rc = record(ctx, req, &a, to_stage_id, id);
+  int rc = update_application(ctx, r, to_stage);
+  if (rc == 0) rc = insert_transition(ctx, r, a, to_stage, id);
+  if (rc == 0) rc = record(ctx, r, a, to_stage_id, id);
   if (rc == TD_ECONFLICT) {
     /* The unique index on active applications caught a race the rules could not see. */
     return td__fail(ctx, 409, "Conflict", "the candidate already has an active application for this job");
@@ -311,4 +351,18 @@ int td__transition_apply(td__ctx_t *ctx, const td__transition_req_t *req, char i
   if (rc) return td__fail_internal(ctx, rc);
   if (id_out) copy_text(id_out, TD_ID_MAX, id);
   return 0;
+}
+
+int td__transition_apply(td__ctx_t *ctx, const td__transition_req_t *req, char id_out[TD_ID_MAX]) {
+  app_state_t a;
+  stage_state_t target;
+  int rc = prepare(ctx, req, &a, &target);
+  if (rc) return rc;
+  /* The filter hooks run inside this transaction, after the rules and before any write. */
+  td__transition_req_t r = *req;
+  json_t *hold = NULL;
+  rc = run_filters(ctx, &r, &a, &target, &hold);
+  if (rc == 0) rc = apply_checked(ctx, &r, &a, &target, id_out);
+  json_decref(hold);
+  return rc;
 }

@@ -79,6 +79,13 @@ def test_config_file_and_set_override(s):
         other.cleanup()
 
 
+def test_hooks_command(s):
+    out = run("hooks")
+    expect(out.returncode == 0 and "no hooks registered" in out.stdout, out.stdout, out.stderr)
+    out = run("hooks", "--set", 'hooks.order={"candidate.before_create": "not-a-list"}')
+    expect(out.returncode != 0 and "/hooks/order/candidate.before_create" in out.stderr, out.stderr)
+
+
 def test_leftover_upload_spool_removed_at_start(s):
     d = tempfile.mkdtemp(prefix="talentd-spool-")
     os.makedirs(os.path.join(d, "tmp"))
