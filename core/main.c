@@ -58,8 +58,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
       {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
       {"email", required_argument, NULL, 'e'},  {"name", required_argument, NULL, 'n'},
       {"role", required_argument, NULL, 'r'},   {"password-stdin", no_argument, NULL, 'p'},
-      {"map", required_argument, NULL, 'm'},
-      {NULL, 0, NULL, 0}};
+      {"map", required_argument, NULL, 'm'},    {NULL, 0, NULL, 0}};
   int ch;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -244,7 +243,8 @@ static int cmd_openapi(void) {
  * error on stdout; 2 when a file cannot be read or the schema cannot be used. */
 static int cmd_validate(int argc, char **argv) {
   if (argc < 1 || argc > 2) {
-    fprintf(stderr, "usage: talentd validate SCHEMA.json [INSTANCE.json]  (the instance on stdin by default)\n");
+    fprintf(stderr,
+            "usage: talentd validate SCHEMA.json [INSTANCE.json]  (the instance on stdin by default)\n");
     return 2;
   }
   json_error_t jerr;
@@ -254,8 +254,8 @@ static int cmd_validate(int argc, char **argv) {
     return 2;
   }
   const char *from = argc == 2 ? argv[1] : "stdin";
-  json_t *instance = argc == 2 ? json_load_file(argv[1], JSON_DECODE_ANY, &jerr)
-                               : json_loadf(stdin, JSON_DECODE_ANY, &jerr);
+  json_t *instance =
+      argc == 2 ? json_load_file(argv[1], JSON_DECODE_ANY, &jerr) : json_loadf(stdin, JSON_DECODE_ANY, &jerr);
   if (instance == NULL) {
     fprintf(stderr, "talentd validate: %s: line %d: %s\n", from, jerr.line, jerr.text);
     json_decref(schema);
@@ -266,12 +266,13 @@ static int cmd_validate(int argc, char **argv) {
   int status = rc == 0 ? 0 : rc == 1 ? 1 : 2;
   if (rc < 0)
     fprintf(stderr, "talentd validate: %s cannot be used as a schema (%s)\n", argv[0],
-            rc == -ENOTSUP ? "it uses a keyword or pattern this validator does not implement"
+            rc == -ENOTSUP  ? "it uses a keyword or pattern this validator does not implement"
             : rc == -ELOOP  ? "its nesting or $ref chain is too deep"
             : rc == -ENOMEM ? "out of memory"
                             : "a keyword has a malformed value or a $ref does not resolve");
   for (size_t i = 0; rc == 1 && i < errors.count; i++)
-    printf("%s: %s\n", errors.items[i].pointer[0] ? errors.items[i].pointer : "(document)", errors.items[i].message);
+    printf("%s: %s\n", errors.items[i].pointer[0] ? errors.items[i].pointer : "(document)",
+           errors.items[i].message);
   td__schema_errors_free(&errors);
   json_decref(instance);
   json_decref(schema);
@@ -288,7 +289,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *cmd = argv[1];
-  bool two_words = argc > 2 && (strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "import") == 0);
+  bool two_words =
+      argc > 2 && (strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "import") == 0);
   const char *sub = two_words ? argv[2] : NULL;
   int shift = two_words ? 2 : 1;
   options_t o = {0};

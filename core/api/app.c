@@ -37,7 +37,8 @@ static void apply_config(td__app_t *app) {
   l->max_url = (size_t)td__config_int(c, "http.max_url_bytes", (long long)l->max_url);
   l->max_header = (size_t)td__config_int(c, "http.max_header_bytes", (long long)l->max_header);
   l->max_headers = (size_t)td__config_int(c, "http.max_headers", (long long)l->max_headers);
-  l->max_header_bytes = (size_t)td__config_int(c, "http.max_total_header_bytes", (long long)l->max_header_bytes);
+  l->max_header_bytes =
+      (size_t)td__config_int(c, "http.max_total_header_bytes", (long long)l->max_header_bytes);
   l->max_body = (size_t)td__config_int(c, "http.max_body_bytes", (long long)l->max_body);
   l->header_timeout_ms = (unsigned)td__config_int(c, "http.header_timeout_ms", l->header_timeout_ms);
   l->body_timeout_ms = (unsigned)td__config_int(c, "http.body_timeout_ms", l->body_timeout_ms);
@@ -47,7 +48,8 @@ static void apply_config(td__app_t *app) {
       (unsigned)td__config_int(c, "http.max_requests_per_connection", l->max_requests_per_conn);
   l->max_connections = (unsigned)td__config_int(c, "http.max_connections", l->max_connections);
   l->max_write_queue = (size_t)td__config_int(c, "http.max_write_queue_bytes", (long long)l->max_write_queue);
-  l->max_connection_ms = (unsigned)td__config_int(c, "http.max_connection_ms", (long long)l->max_connection_ms);
+  l->max_connection_ms =
+      (unsigned)td__config_int(c, "http.max_connection_ms", (long long)l->max_connection_ms);
   app->upload_limit = (size_t)td__config_int(c, "http.max_upload_bytes", 10LL * 1024 * 1024);
 
   td__auth_settings_t *a = &td__auth_settings;
@@ -61,7 +63,7 @@ static void apply_config(td__app_t *app) {
   td__phone_set_default_calling_code(td__config_str(c, "candidates.default_calling_code", "1"));
 
   const char *level = td__config_str(c, "log_level", "info");
-  td__log_set_level(strcmp(level, "debug") == 0  ? TD_LOG_DEBUG
+  td__log_set_level(strcmp(level, "debug") == 0   ? TD_LOG_DEBUG
                     : strcmp(level, "warn") == 0  ? TD_LOG_WARN
                     : strcmp(level, "error") == 0 ? TD_LOG_ERROR
                                                   : TD_LOG_INFO);
@@ -245,7 +247,8 @@ int td__app_serve(json_t *config) {
 
   printf("talentd listening on http://%s:%d\n", host, td__http_server_port(app->http));
   fflush(stdout);
-  td__log(TD_LOG_INFO, "listening", json_pack("{s:s,s:i}", "host", host, "port", td__http_server_port(app->http)));
+  td__log(TD_LOG_INFO, "listening",
+          json_pack("{s:s,s:i}", "host", host, "port", td__http_server_port(app->http)));
   uv_run(app->loop, UV_RUN_DEFAULT);
   td__reader_close_all();
   td__checkpointer_stop(app->checkpointer);

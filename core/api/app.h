@@ -41,8 +41,8 @@ int td__app_serve(json_t *config);
 const td__route_t *td__routes(size_t *count);
 /* Finds the route for method and path; fills params. Returns 0, TD_ENOTFOUND, or
  * TD_EDENIED when the path exists for other methods (then *allow lists them). */
-int td__route_match(const char *method, const char *path, const td__route_t **route,
-                    td__call_t *call, char *allow, size_t allow_size);
+int td__route_match(const char *method, const char *path, const td__route_t **route, td__call_t *call,
+                    char *allow, size_t allow_size);
 
 /* The dispatcher the HTTP server calls for every request. */
 void td__dispatch(td__http_request_t *req, void *ctx);

@@ -41,7 +41,8 @@ static int applications_get(td__call_t *call) {
 
 /* GET /applications: the filter from the query (400 naming a malformed parameter), then
  * the page. arg is the call. */
-static int list_applications(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
+static int list_applications(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items,
+                             int64_t *next) {
   td__call_t *call = arg;
   td__application_filter_t f = {.job_id = td__call_query(call, "job_id"),
                                 .stage_id = td__call_query(call, "stage_id"),
@@ -49,7 +50,8 @@ static int list_applications(td__ctx_t *ctx, void *arg, int limit, int64_t after
                                 .candidate_id = td__call_query(call, "candidate_id")};
   if (f.status) {
     bool known = false;
-    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) known |= strcmp(f.status, statuses[i]) == 0;
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+      known |= strcmp(f.status, statuses[i]) == 0;
     if (!known) return td__fail_query(ctx, "status", "must be one of active, rejected, withdrawn, hired");
   }
   return td__application_list(ctx, &f, limit, after, items, next);
@@ -58,7 +60,8 @@ static int list_applications(td__ctx_t *ctx, void *arg, int limit, int64_t after
 static int applications_list(td__call_t *call) { return td__call_list(call, list_applications, call); }
 
 /* The transition log of the application named in the path (arg). */
-static int list_transitions(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
+static int list_transitions(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items,
+                            int64_t *next) {
   return td__application_transitions(ctx, arg, limit, after, items, next);
 }
 
@@ -89,8 +92,8 @@ static int run_action(td__call_t *call, action_t action) {
   int rc = TD_EINTERNAL;
   switch (action) {
     case ACT_MOVE:
-      rc = td__application_move(&ctx, id, td__body_str(call, "to_stage_id"), td__body_str(call, "reason"), &app,
-                                &version);
+      rc = td__application_move(&ctx, id, td__body_str(call, "to_stage_id"), td__body_str(call, "reason"),
+                                &app, &version);
       break;
     case ACT_REJECT:
       rc = td__application_reject(&ctx, id, td__body_str(call, "kind"), td__body_str(call, "reason"), &app,
@@ -99,7 +102,9 @@ static int run_action(td__call_t *call, action_t action) {
     case ACT_UNREJECT:
       rc = td__application_unreject(&ctx, id, td__body_str(call, "reason"), &app, &version);
       break;
-    case ACT_HIRE: rc = td__application_hire(&ctx, id, td__body_str(call, "opening_id"), &app, &version); break;
+    case ACT_HIRE:
+      rc = td__application_hire(&ctx, id, td__body_str(call, "opening_id"), &app, &version);
+      break;
   }
   if (td__call_from_ctx(call, &ctx, rc)) {
     td__call_audit(call, "application", id);
@@ -119,8 +124,10 @@ const td__route_t td__routes_applications[] = {
     {"GET", "/api/v1/applications/{id}", TD_RUN_READ, applications_get, NULL, NULL, 0},
     {"GET", "/api/v1/applications/{id}/transitions", TD_RUN_READ, applications_transitions, NULL, NULL, 0},
     {"POST", "/api/v1/applications/{id}/moves", TD_RUN_WRITE, applications_move, NULL, "ApplicationMove", 0},
-    {"POST", "/api/v1/applications/{id}/reject", TD_RUN_WRITE, applications_reject, NULL, "ApplicationReject", 0},
-    {"POST", "/api/v1/applications/{id}/unreject", TD_RUN_WRITE, applications_unreject, NULL, "ApplicationUnreject", 0},
+    {"POST", "/api/v1/applications/{id}/reject", TD_RUN_WRITE, applications_reject, NULL, "ApplicationReject",
+     0},
+    {"POST", "/api/v1/applications/{id}/unreject", TD_RUN_WRITE, applications_unreject, NULL,
+     "ApplicationUnreject", 0},
     {"POST", "/api/v1/applications/{id}/hire", TD_RUN_WRITE, applications_hire, NULL, "ApplicationHire", 0},
     {NULL, NULL, 0, NULL, NULL, NULL, 0},
 };

@@ -29,9 +29,10 @@ typedef struct upload {
 static const td__multipart_part_t *file_part(td__call_t *call, const td__multipart_t *m) {
   size_t n = td__multipart_count(m, "file");
   if (n == 1 && td__multipart_find(m, "file")->len > 0) return td__multipart_find(m, "file");
-  td__problem_field(call, "/file", n == 0   ? "is required: send the file as a multipart part named file"
-                                   : n > 1 ? "must be sent once; upload one file per request"
-                                           : "is empty; choose a file with content");
+  td__problem_field(call, "/file",
+                    n == 0  ? "is required: send the file as a multipart part named file"
+                    : n > 1 ? "must be sent once; upload one file per request"
+                            : "is empty; choose a file with content");
   return NULL;
 }
 
@@ -43,7 +44,8 @@ static int upload_store(td__call_t *call) {
                        "send the file as multipart/form-data with one part named file");
   td__ctx_t ctx;
   td__call_ctx(call, &ctx);
-  if (td__call_from_ctx(call, &ctx, td__attachment_check_upload(&ctx, call->params[0])) != 0) return TD_EINVAL;
+  if (td__call_from_ctx(call, &ctx, td__attachment_check_upload(&ctx, call->params[0])) != 0)
+    return TD_EINVAL;
   td__http_body_view_t body;
   if (td__http_body_map(call->req, &body) != 0) return td__problem_internal(call, TD_EIO);
   td__multipart_t m;
@@ -90,11 +92,14 @@ static int upload_record(td__call_t *call) {
 }
 
 /* The attachments of the candidate named in the path (arg). */
-static int list_attachments(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
+static int list_attachments(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items,
+                            int64_t *next) {
   return td__attachment_list(ctx, arg, limit, after, items, next);
 }
 
-static int attachments_list(td__call_t *call) { return td__call_list(call, list_attachments, call->params[0]); }
+static int attachments_list(td__call_t *call) {
+  return td__call_list(call, list_attachments, call->params[0]);
+}
 
 /* Content-Disposition: attachment with an ASCII fallback name and the exact UTF-8 name
  * percent-encoded in filename* (RFC 6266, RFC 8187). Nothing of the name reaches the
@@ -109,8 +114,10 @@ static void disposition(const char *filename, td__buf_t *out) {
   for (const unsigned char *p = (const unsigned char *)filename; *p; p++) {
     bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
                  strchr("!#$&+-.^_`|~", *p);
-    if (plain) td__buf_append(out, p, 1);
-    else td__buf_printf(out, "%%%02X", *p);
+    if (plain)
+      td__buf_append(out, p, 1);
+    else
+      td__buf_printf(out, "%%%02X", *p);
   }
 }
 
@@ -125,8 +132,8 @@ static int attachment_download(td__call_t *call) {
   size_t size = (size_t)json_integer_value(json_object_get(att, "size"));
   char *bytes = NULL;
   size_t len = 0;
-  rc = td__attachment_load(call->app->data_dir, json_string_value(json_object_get(att, "sha256")), size, &bytes,
-                           &len);
+  rc = td__attachment_load(call->app->data_dir, json_string_value(json_object_get(att, "sha256")), size,
+                           &bytes, &len);
   if (rc) {
     json_decref(att);
     return td__problem_internal(call, rc == TD_ENOTFOUND ? TD_EIO : rc); /* a row without its content */
@@ -135,7 +142,8 @@ static int attachment_download(td__call_t *call) {
   disposition(json_string_value(json_object_get(att, "filename")), &value);
   td__http_header_add(&call->headers, "Content-Disposition", value.data);
   td__buf_free(&value);
-  call->raw_type = td__attachment_served_type(json_string_value(json_object_get(att, "content_type")), bytes, len);
+  call->raw_type =
+      td__attachment_served_type(json_string_value(json_object_get(att, "content_type")), bytes, len);
   call->raw_body = bytes;
   call->raw_len = len;
   call->status = 200;

@@ -29,7 +29,8 @@ static int users_create_hash(td__call_t *call) {
   call->state_free = free;
   const char *password = td__body_str(call, "password");
   if (password) {
-    if (td__password_hash(password, nu->hash, sizeof nu->hash) != 0) return td__problem_internal(call, TD_ENOMEM);
+    if (td__password_hash(password, nu->hash, sizeof nu->hash) != 0)
+      return td__problem_internal(call, TD_ENOMEM);
     nu->has_password = true;
   }
   return 0;
@@ -59,8 +60,9 @@ static json_t *user_row_json(td__stmt_t *st) {
 /* Every user, in the order they were created. */
 static int list_users(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
   (void)arg;
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT rowid, id, email, name, role, active FROM users WHERE rowid > ?"
-                                        " ORDER BY rowid LIMIT ?");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "SELECT rowid, id, email, name, role, active FROM users WHERE rowid > ?"
+                               " ORDER BY rowid LIMIT ?");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, after);
   td__stmt_bind_int(st, 2, limit + 1);
@@ -177,20 +179,22 @@ static int tokens_create(td__call_t *call) {
     return td__problem_field(call, "/expires_at", "must be a future RFC 3339 time");
   char token[64], id[TD_ID_MAX];
   bool can_write = scope == NULL || strcmp(scope, "write") == 0;
-  int rc = td__token_create(call->db, call->principal.user_id, td__body_str(call, "name"), can_write, expires_ms,
-                            call->now_ms, token, id);
+  int rc = td__token_create(call->db, call->principal.user_id, td__body_str(call, "name"), can_write,
+                            expires_ms, call->now_ms, token, id);
   if (rc) return td__problem_internal(call, rc);
   td__call_audit(call, "api_token", id);
   char expires_text[32] = "never";
   if (expires_ms) td__time_format(expires_ms, expires_text, sizeof expires_text);
-  td__call_set_result(call, 201, json_pack("{s:s,s:s,s:s,s:s}", "id", id, "token", token, "scope",
-                                           can_write ? "write" : "read", "expires_at", expires_text));
+  td__call_set_result(call, 201,
+                      json_pack("{s:s,s:s,s:s,s:s}", "id", id, "token", token, "scope",
+                                can_write ? "write" : "read", "expires_at", expires_text));
   return 0;
 }
 
 static int tokens_list(td__call_t *call) {
-  td__stmt_t *st = td__db_stmt(call->db, "SELECT id, name, can_write, expires_at, created_at FROM api_tokens"
-                                         " WHERE user_id = ? AND revoked_at IS NULL ORDER BY rowid LIMIT 1000");
+  td__stmt_t *st = td__db_stmt(call->db,
+                               "SELECT id, name, can_write, expires_at, created_at FROM api_tokens"
+                               " WHERE user_id = ? AND revoked_at IS NULL ORDER BY rowid LIMIT 1000");
   if (st == NULL) return td__problem_internal(call, TD_EIO);
   td__stmt_bind_text(st, 1, call->principal.user_id);
   json_t *items = json_array();
@@ -206,8 +210,9 @@ static int tokens_list(td__call_t *call) {
 
 static int tokens_delete(td__call_t *call) {
   /* Admins may revoke anyone's token; others only their own. */
-  td__stmt_t *st = td__db_stmt(call->db, "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"
-                                         " AND (user_id = ? OR ? = 1)");
+  td__stmt_t *st = td__db_stmt(call->db,
+                               "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"
+                               " AND (user_id = ? OR ? = 1)");
   if (st == NULL) return td__problem_internal(call, TD_EIO);
   td__stmt_bind_int(st, 1, call->now_ms);
   td__stmt_bind_text(st, 2, call->params[0]);
@@ -222,7 +227,8 @@ static int tokens_delete(td__call_t *call) {
 }
 
 const td__route_t td__routes_auth[] = {
-    {"POST", "/api/v1/users", TD_RUN_READ_THEN_WRITE, users_create_hash, users_create, "UserCreate", TD_ROUTE_ADMIN},
+    {"POST", "/api/v1/users", TD_RUN_READ_THEN_WRITE, users_create_hash, users_create, "UserCreate",
+     TD_ROUTE_ADMIN},
     {"GET", "/api/v1/users", TD_RUN_READ, users_list, NULL, NULL, 0},
     {"GET", "/api/v1/users/me", TD_RUN_READ, users_me, NULL, NULL, 0},
     {"POST", "/api/v1/sessions", TD_RUN_READ_THEN_WRITE, sessions_verify, sessions_create, "SessionCreate",

@@ -52,8 +52,7 @@ int td__problem_internal(td__call_t *call, int code) {
   td__log(TD_LOG_ERROR, "handler_failed",
           json_pack("{s:s,s:i,s:s}", "route", call->route ? call->route->pattern : "?", "code", code,
                     "request_id", call->request_id));
-  if (code == TD_EBUSY)
-    return td__problem(call, 503, "Busy", "the server is busy; retry in a moment");
+  if (code == TD_EBUSY) return td__problem(call, 503, "Busy", "the server is busy; retry in a moment");
   return td__problem(call, 500, "Internal error",
                      "something failed on our side; the request changed nothing");
 }
@@ -63,7 +62,8 @@ int td__problem_from_code(td__call_t *call, int code, const char *what) {
     case TD_ENOTFOUND: return td__problem_not_found(call, what);
     case TD_EDENIED: return td__problem_forbidden(call);
     case TD_ECONFLICT: return td__problem(call, 409, "Conflict", "the object's state does not allow this");
-    case TD_ESTALE: return td__problem(call, 412, "Precondition failed", "the object changed; fetch it again");
+    case TD_ESTALE:
+      return td__problem(call, 412, "Precondition failed", "the object changed; fetch it again");
     default: return td__problem_internal(call, code);
   }
 }
@@ -142,7 +142,8 @@ static int parse_cursor(const char *c, int64_t *after) {
   size_t raw_len = 0;
   char text[33];
   if (sodium_base642bin(raw, sizeof raw - 1, c, strlen(c), NULL, &raw_len, NULL,
-                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || raw_len < 2 || raw[0] != 'r')
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      raw_len < 2 || raw[0] != 'r')
     return TD_EINVAL;
   memcpy(text, raw + 1, raw_len - 1);
   text[raw_len - 1] = '\0';
@@ -187,8 +188,9 @@ void td__call_set_result(td__call_t *call, int status, json_t *result) {
 }
 
 void td__call_set_page(td__call_t *call, json_t *items, json_t *next_cursor) {
-  td__call_set_result(call, 200, json_pack("{s:o,s:o}", "data", items, "next_cursor",
-                                           next_cursor ? next_cursor : json_null()));
+  td__call_set_result(
+      call, 200,
+      json_pack("{s:o,s:o}", "data", items, "next_cursor", next_cursor ? next_cursor : json_null()));
 }
 
 void td__call_set_etag(td__call_t *call, int64_t version) {

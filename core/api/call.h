@@ -28,28 +28,29 @@ typedef struct td__app td__app_t;
 typedef int (*td__handler_fn)(td__call_t *call);
 
 typedef enum td__run_kind {
-  TD_RUN_LOOP,  /* cheap, no database: runs on the loop thread */
-  TD_RUN_READ,  /* on a reader thread with a read-only connection */
-  TD_RUN_WRITE, /* inside the writer's group-commit transaction */
+  TD_RUN_LOOP,           /* cheap, no database: runs on the loop thread */
+  TD_RUN_READ,           /* on a reader thread with a read-only connection */
+  TD_RUN_WRITE,          /* inside the writer's group-commit transaction */
   TD_RUN_READ_THEN_WRITE /* read (with slow work such as password hashing) then write */
 } td__run_kind_t;
 
 enum {
-  TD_ROUTE_PUBLIC = 1 << 0,   /* no authentication */
-  TD_ROUTE_UPLOAD = 1 << 1,   /* body up to the upload limit, not parsed as JSON */
-  TD_ROUTE_ADMIN = 1 << 2,    /* admins only */
-  TD_ROUTE_NO_AUDIT = 1 << 3, /* a write that is not a change to audit (e.g. logout) */
+  TD_ROUTE_PUBLIC = 1 << 0,     /* no authentication */
+  TD_ROUTE_UPLOAD = 1 << 1,     /* body up to the upload limit, not parsed as JSON */
+  TD_ROUTE_ADMIN = 1 << 2,      /* admins only */
+  TD_ROUTE_NO_AUDIT = 1 << 3,   /* a write that is not a change to audit (e.g. logout) */
   TD_ROUTE_AUDIT_READ = 1 << 4, /* a read worth an audit entry (bulk exports of personal data) */
-  TD_ROUTE_AUTH_CHANGE = 1 << 5 /* a write that changes who may sign in: drop cached credentials after commit */
+  TD_ROUTE_AUTH_CHANGE =
+      1 << 5 /* a write that changes who may sign in: drop cached credentials after commit */
 };
 
 typedef struct td__route {
   const char *method;
-  const char *pattern;      /* "/api/v1/candidates/{id}" */
+  const char *pattern; /* "/api/v1/candidates/{id}" */
   td__run_kind_t kind;
-  td__handler_fn handler;   /* for READ_THEN_WRITE: the read part */
+  td__handler_fn handler;       /* for READ_THEN_WRITE: the read part */
   td__handler_fn write_handler; /* for READ_THEN_WRITE: the write part */
-  const char *body_schema;  /* name under components/schemas in openapi.json; NULL: no body */
+  const char *body_schema;      /* name under components/schemas in openapi.json; NULL: no body */
   unsigned flags;
 } td__route_t;
 
@@ -59,8 +60,8 @@ struct td__call {
   const td__route_t *route;
   char params[TD_MAX_PARAMS][256]; /* decoded path parameters in pattern order */
   int param_count;
-  json_t *body; /* validated request body, or NULL */
-  json_t *query; /* parsed query parameters (owned; see td__call_query) */
+  json_t *body;         /* validated request body, or NULL */
+  json_t *query;        /* parsed query parameters (owned; see td__call_query) */
   char body_digest[65]; /* SHA-256 hex of a body kept in a file (uploads), or "" */
   td__principal_t principal;
   td__db_t *db;
@@ -69,9 +70,9 @@ struct td__call {
 
   /* Response. */
   int status;
-  json_t *result;   /* JSON body (owned) */
-  json_t *problem;  /* problem details (owned); wins over result */
-  char *raw_body;   /* a non-JSON body (owned) */
+  json_t *result;  /* JSON body (owned) */
+  json_t *problem; /* problem details (owned); wins over result */
+  char *raw_body;  /* a non-JSON body (owned) */
   size_t raw_len;
   const char *raw_type;
   td__buf_t headers; /* extra header lines (td__http_header_add) */
@@ -136,7 +137,6 @@ char *td__percent_decode(const char *s, size_t n, bool plus_is_space);
 /* The JSON body field as a string, or NULL. */
 const char *td__body_str(td__call_t *call, const char *key);
 
-
 /* --- the domain bridge --- */
 #include "domain/context.h"
 
@@ -159,7 +159,8 @@ int td__call_lookup_if_match(td__call_t *call, td__ctx_t *ctx, int rc, int64_t v
 /* One page of a list for td__call_list: up to limit items after the cursor position
  * `after` (rowid order, or whatever the function's order is), and in *next the position to
  * continue from, or 0 on the last page. Refuses through ctx (td__fail*). arg is borrowed. */
-typedef int (*td__list_fn)(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next);
+typedef int (*td__list_fn)(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items,
+                           int64_t *next);
 /* A list handler's whole body: the page from ?limit= and ?cursor= (400 when malformed), fn
  * on a context for this call, then {"data":[...],"next_cursor"} or fn's problem. Returns
  * 0 or TD_EINVAL with the problem set. */

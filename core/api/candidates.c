@@ -105,7 +105,8 @@ static int filter_from_query(td__call_t *call, td__candidate_filter_t *f) {
                                 .source = td__call_query(call, "source")};
   const char *since = td__call_query(call, "updated_since");
   if (since && td__time_parse(since, &f->updated_since) != 0)
-    return td__problem_query(call, "updated_since", "must be an RFC 3339 time, for example 2024-05-01T00:00:00Z");
+    return td__problem_query(call, "updated_since",
+                             "must be an RFC 3339 time, for example 2024-05-01T00:00:00Z");
   if (since && f->updated_since == 0) f->updated_since = 1; /* the epoch itself still filters */
   return 0;
 }
@@ -175,8 +176,9 @@ static int candidates_export(td__call_t *call) {
   call->raw_len = out.len;
   call->raw_body = td__buf_take(&out);
   call->raw_type = json ? "application/json" : "text/csv; charset=utf-8";
-  td__http_header_add(&call->headers, "Content-Disposition",
-                      json ? "attachment; filename=\"candidates.json\"" : "attachment; filename=\"candidates.csv\"");
+  td__http_header_add(
+      &call->headers, "Content-Disposition",
+      json ? "attachment; filename=\"candidates.json\"" : "attachment; filename=\"candidates.csv\"");
   td__http_header_add(&call->headers, "X-Export-Truncated", truncated ? "true" : "false");
   call->status = 200;
   return 0;
@@ -195,7 +197,8 @@ static int notes_create(td__call_t *call) {
 
 /* The candidate's history, newest first (after is a rowid to continue below), optionally
  * of one ?kind=. arg is the call; the candidate is its path parameter. */
-static int list_activities(td__ctx_t *ctx, void *arg, int limit, int64_t before, json_t **items, int64_t *next) {
+static int list_activities(td__ctx_t *ctx, void *arg, int limit, int64_t before, json_t **items,
+                           int64_t *next) {
   td__call_t *call = arg;
   return td__activity_list(ctx, call->params[0], td__call_query(call, "kind"), limit, before, items, next);
 }

@@ -37,7 +37,8 @@ static int fields_create(td__call_t *call) {
  * the call. */
 static int list_fields(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
   const char *entity = td__call_query(arg, "entity");
-  if (entity && strcmp(entity, "candidate") != 0 && strcmp(entity, "job") != 0 && strcmp(entity, "application") != 0)
+  if (entity && strcmp(entity, "candidate") != 0 && strcmp(entity, "job") != 0 &&
+      strcmp(entity, "application") != 0)
     return td__fail_query(ctx, "entity", "must be candidate, job or application");
   return td__custom_field_list(ctx, entity, limit, after, items, next);
 }

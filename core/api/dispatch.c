@@ -33,9 +33,7 @@ static void call_free(td__call_t *call) {
   free(call);
 }
 
-static bool is_write_method(const char *m) {
-  return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0;
-}
+static bool is_write_method(const char *m) { return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0; }
 
 /* An upload's body is in a file: when the request carries an Idempotency-Key, its digest is
  * taken here, on a worker thread, so the key can tell a retry from another file without the
@@ -68,7 +66,8 @@ static int decode_body(td__call_t *call) {
   }
   if (ctype == NULL || strncasecmp(ctype, "application/json", 16) != 0 ||
       (ctype[16] != '\0' && ctype[16] != ';' && ctype[16] != ' ')) {
-    return td__problem(call, 415, "Unsupported media type", "send the body as Content-Type: application/json");
+    return td__problem(call, 415, "Unsupported media type",
+                       "send the body as Content-Type: application/json");
   }
   char *pointer = NULL, *message = NULL;
   const char *text = req->body.len ? req->body.data : "{}";
@@ -197,14 +196,14 @@ static void audit(td__call_t *call, td__db_t *db) {
 static int run_write(td__db_t *db, void *arg) {
   td__call_t *call = arg;
   call->db = db;
-  td__handler_fn fn = call->route->kind == TD_RUN_READ_THEN_WRITE ? call->route->write_handler
-                                                                  : call->route->handler;
+  td__handler_fn fn =
+      call->route->kind == TD_RUN_READ_THEN_WRITE ? call->route->write_handler : call->route->handler;
   int rc = 0;
   /* A READ_THEN_WRITE call was authenticated and decoded in its read part. */
   if (call->route->kind != TD_RUN_READ_THEN_WRITE) rc = prepare(call);
   const char *key = td__http_header(call->req, "idempotency-key");
-  bool use_key = rc == 0 && key && strcmp(call->req->method, "POST") == 0 &&
-                 call->principal.user_id[0] != '\0';
+  bool use_key =
+      rc == 0 && key && strcmp(call->req->method, "POST") == 0 && call->principal.user_id[0] != '\0';
   if (rc == 0 && use_key && td__idempotency_begin(call, key)) {
     call->db = NULL;
     encode(call);
@@ -246,7 +245,7 @@ static void finish(td__call_t *call) {
   td__http_request_t *req = call->req;
   if (call->encoded == NULL && call->raw_body == NULL && (call->result || call->problem)) encode(call);
   if (call->status == 0) call->status = call->problem ? 500 : 204;
-  const char *ctype = call->problem ? "application/problem+json"
+  const char *ctype = call->problem    ? "application/problem+json"
                       : call->raw_body ? call->raw_type
                       : call->encoded  ? "application/json"
                                        : NULL;
@@ -262,11 +261,11 @@ static void finish(td__call_t *call) {
    * names and emails. */
   if (td__log_enabled(TD_LOG_INFO))
     td__log(TD_LOG_INFO, "request",
-          json_pack("{s:s,s:s,s:i,s:f,s:s}", "method", req->method, "route", route, "status", call->status,
-                    "ms", seconds * 1000.0, "request_id", call->request_id));
+            json_pack("{s:s,s:s,s:i,s:f,s:s}", "method", req->method, "route", route, "status", call->status,
+                      "ms", seconds * 1000.0, "request_id", call->request_id));
   td__app_t *app = call->app;
-  bool touch = call->principal.via == TD_VIA_SESSION && call->principal.session_needs_touch &&
-               call->status < 400;
+  bool touch =
+      call->principal.via == TD_VIA_SESSION && call->principal.session_needs_touch && call->status < 400;
   /* Denied requests (their own savepoint was rolled back) and audited reads get their audit
    * entry in a small write of their own. */
   bool audit_read = call->route && (call->route->flags & TD_ROUTE_AUDIT_READ) && call->status < 400;
@@ -297,8 +296,10 @@ static void done_write(void *arg, int rc) {
     free(call->encoded);
     call->encoded = NULL;
     if (call->problem == NULL) {
-      if (rc == TD_EBUSY) td__problem(call, 503, "Shutting down", "the server is stopping; retry shortly");
-      else td__problem_internal(call, rc);
+      if (rc == TD_EBUSY)
+        td__problem(call, 503, "Shutting down", "the server is stopping; retry shortly");
+      else
+        td__problem_internal(call, rc);
     }
     encode(call);
   }
@@ -324,7 +325,8 @@ static void done_read(void *arg, int rc) {
 static void respond_problem_now(td__http_request_t *req, int status, const char *title, const char *detail,
                                 const char *allow) {
   td__buf_t body = {0}, headers = {0};
-  td__buf_printf(&body, "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"", title, status);
+  td__buf_printf(&body, "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"", title,
+                 status);
   td__buf_json_escape(&body, detail);
   td__buf_puts(&body, "\"}");
   if (allow && *allow) td__http_header_add(&headers, "Allow", allow);
@@ -382,7 +384,8 @@ size_t td__dispatch_body_limit(const td__http_request_t *req, void *ctx) {
   td__app_t *app = ctx;
   const td__route_t *route = NULL;
   char allow[8];
-  if (td__route_match(req->method, req->path, &route, NULL, allow, 0) == 0 && (route->flags & TD_ROUTE_UPLOAD)) {
+  if (td__route_match(req->method, req->path, &route, NULL, allow, 0) == 0 &&
+      (route->flags & TD_ROUTE_UPLOAD)) {
     /* Uploads stream to DATA/tmp as they arrive; the handler reads the file. */
     char dir[4096];
     int n = snprintf(dir, sizeof dir, "%s/tmp", app->data_dir);

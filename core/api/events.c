@@ -29,7 +29,8 @@ static int events_list(td__call_t *call) {
   if (q.after_id && *q.after_id == '\0') q.after_id = NULL;
   const char *cursor = td__call_query(call, "cursor");
   if (q.after_id && cursor && *cursor)
-    return td__problem_query(call, "after", "cannot be combined with cursor: follow next_cursor, or pass after alone");
+    return td__problem_query(call, "after",
+                             "cannot be combined with cursor: follow next_cursor, or pass after alone");
   return td__call_list(call, list_events, &q);
 }
 

@@ -31,8 +31,9 @@ int td__idempotency_begin(td__call_t *call, const char *key) {
     td__problem(call, 400, "Invalid header", "Idempotency-Key must be at most 255 characters");
     return 1;
   }
-  td__stmt_t *st = td__db_stmt(call->db, "SELECT request_hash, status, body, headers FROM idempotency_keys"
-                                         " WHERE principal_id = ? AND key = ?");
+  td__stmt_t *st = td__db_stmt(call->db,
+                               "SELECT request_hash, status, body, headers FROM idempotency_keys"
+                               " WHERE principal_id = ? AND key = ?");
   if (st == NULL) {
     td__problem_internal(call, TD_EIO);
     return 1;
@@ -69,8 +70,9 @@ int td__idempotency_record(td__call_t *call, const char *key) {
   char hash[65];
   request_hash(call, hash);
   char *body = call->result ? json_dumps(call->result, JSON_COMPACT) : NULL;
-  td__stmt_t *st = td__db_stmt(call->db, "INSERT INTO idempotency_keys(principal_id, key, request_hash, status,"
-                                         " body, headers, created_at) VALUES (?,?,?,?,?,?,?)");
+  td__stmt_t *st = td__db_stmt(call->db,
+                               "INSERT INTO idempotency_keys(principal_id, key, request_hash, status,"
+                               " body, headers, created_at) VALUES (?,?,?,?,?,?,?)");
   int rc = TD_EIO;
   if (st) {
     td__stmt_bind_text(st, 1, call->principal.user_id);

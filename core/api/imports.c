@@ -33,7 +33,8 @@ static json_t *query_mapping(td__call_t *call) {
   json_array_foreach(td__call_query_all(call, "map"), i, v) {
     if (td__import_mapping_add(mapping, json_string_value(v)) != 0) {
       json_decref(mapping);
-      td__problem(call, 400, "Invalid query parameter", "map must be HEADER:FIELD, e.g. map=E-Mail%20privat:emails");
+      td__problem(call, 400, "Invalid query parameter",
+                  "map must be HEADER:FIELD, e.g. map=E-Mail%20privat:emails");
       td__problem_field(call, "/query/map", "must be HEADER:FIELD (FIELD may be empty to ignore the column)");
       return NULL;
     }
@@ -44,7 +45,8 @@ static json_t *query_mapping(td__call_t *call) {
 static bool is_csv_type(const char *ctype) {
   if (ctype == NULL) return false;
   size_t n = strcspn(ctype, "; ");
-  if (!((n == 8 && strncasecmp(ctype, "text/csv", 8) == 0) || (n == 15 && strncasecmp(ctype, "application/csv", 15) == 0)))
+  if (!((n == 8 && strncasecmp(ctype, "text/csv", 8) == 0) ||
+        (n == 15 && strncasecmp(ctype, "application/csv", 15) == 0)))
     return false;
   const char *charset = strcasestr(ctype, "charset=");
   if (charset == NULL) return true;

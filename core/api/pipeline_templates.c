@@ -19,7 +19,8 @@ static int templates_create(td__call_t *call) {
   return 0;
 }
 
-static int list_templates(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items, int64_t *next) {
+static int list_templates(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t **items,
+                          int64_t *next) {
   (void)arg;
   return td__template_list(ctx, limit, after, items, next);
 }
@@ -77,8 +78,8 @@ const td__route_t td__routes_pipeline_templates[] = {
     {"POST", "/api/v1/pipeline-templates", TD_RUN_WRITE, templates_create, NULL, "PipelineTemplateCreate", 0},
     {"GET", "/api/v1/pipeline-templates", TD_RUN_READ, templates_list, NULL, NULL, 0},
     {"GET", "/api/v1/pipeline-templates/{id}", TD_RUN_READ, templates_get, NULL, NULL, 0},
-    {"PATCH", "/api/v1/pipeline-templates/{id}", TD_RUN_WRITE, templates_update, NULL, "PipelineTemplateUpdate",
-     0},
+    {"PATCH", "/api/v1/pipeline-templates/{id}", TD_RUN_WRITE, templates_update, NULL,
+     "PipelineTemplateUpdate", 0},
     {"DELETE", "/api/v1/pipeline-templates/{id}", TD_RUN_WRITE, templates_delete, NULL, NULL, 0},
     {NULL, NULL, 0, NULL, NULL, NULL, 0},
 };

@@ -41,16 +41,16 @@ static bool match(const char *pattern, const char *path, td__call_t *call) {
   return true;
 }
 
-int td__route_match(const char *method, const char *path, const td__route_t **route,
-                    td__call_t *call, char *allow, size_t allow_size) {
+int td__route_match(const char *method, const char *path, const td__route_t **route, td__call_t *call,
+                    char *allow, size_t allow_size) {
   size_t count = 0;
   const td__route_t *routes = td__routes(&count);
   bool path_known = false;
   if (allow_size) allow[0] = '\0';
   for (size_t i = 0; i < count; i++) {
     const td__route_t *r = &routes[i];
-    bool same_method = strcmp(r->method, method) == 0 ||
-                       (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0);
+    bool same_method =
+        strcmp(r->method, method) == 0 || (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0);
     if (same_method) {
       if (match(r->pattern, path, call)) {
         *route = r;

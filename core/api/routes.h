@@ -17,5 +17,4 @@ extern const td__route_t td__routes_custom_fields[];
 extern const td__route_t td__routes_imports[];
 extern const td__route_t td__routes_events[];
 
-
 #endif

@@ -11,9 +11,10 @@
 static int healthz(td__call_t *call) {
   td__app_t *app = call->app;
   int status = app->stopping ? 503 : 200;
-  td__call_set_result(call, status,
-                      json_pack("{s:s,s:s,s:I}", "status", app->stopping ? "stopping" : "ok", "version",
-                                TD_VERSION, "uptime_s", (json_int_t)((call->now_ms - app->started_ms) / 1000)));
+  td__call_set_result(
+      call, status,
+      json_pack("{s:s,s:s,s:I}", "status", app->stopping ? "stopping" : "ok", "version", TD_VERSION,
+                "uptime_s", (json_int_t)((call->now_ms - app->started_ms) / 1000)));
   return 0;
 }
 

@@ -64,9 +64,12 @@ static int list_tasks(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_
                          .candidate_id = td__call_query(call, "candidate_id"),
                          .application_id = td__call_query(call, "application_id")};
   const char *done = td__call_query(call, "done");
-  if (done && strcmp(done, "true") == 0) f.done = 1;
-  else if (done && strcmp(done, "false") == 0) f.done = 0;
-  else if (done) return td__fail_query(ctx, "done", "must be true or false");
+  if (done && strcmp(done, "true") == 0)
+    f.done = 1;
+  else if (done && strcmp(done, "false") == 0)
+    f.done = 0;
+  else if (done)
+    return td__fail_query(ctx, "done", "must be true or false");
   const char *due = td__call_query(call, "due_before");
   if (due && td__time_parse(due, &f.due_before_ms) != 0)
     return td__fail_query(ctx, "due_before", "must be an RFC 3339 date-time such as 2026-05-01T00:00:00Z");

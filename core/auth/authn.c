@@ -67,7 +67,7 @@ static int cookie_value(const char *header, const char *name, char *out, size_t 
 typedef struct token_entry {
   char hash[65];
   td__principal_t principal;
-  int64_t expires;   /* the token's own expiry, 0 = never */
+  int64_t expires; /* the token's own expiry, 0 = never */
   int64_t cached_at;
   unsigned generation;
 } token_entry_t;
@@ -93,7 +93,8 @@ static bool token_cached(const char *hash, int64_t now, td__principal_t *out, in
   bool hit = false;
   pthread_mutex_lock(&token_lock);
   token_entry_t *e = &token_cache[token_slot(hash)];
-  if (e->generation == token_generation && now - e->cached_at < TOKEN_CACHE_MS && strcmp(e->hash, hash) == 0) {
+  if (e->generation == token_generation && now - e->cached_at < TOKEN_CACHE_MS &&
+      strcmp(e->hash, hash) == 0) {
     *out = e->principal;
     *expires = e->expires;
     hit = true;
@@ -131,8 +132,9 @@ static int by_token(td__db_t *db, const char *token, int64_t now, td__principal_
   unsigned generation = token_generation; /* a revoke racing this lookup wins */
   pthread_mutex_unlock(&token_lock);
   td__stmt_t *st = td__db_stmt(
-      db, "SELECT u.id, u.role, t.can_write, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id"
-          " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.active = 1");
+      db,
+      "SELECT u.id, u.role, t.can_write, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id"
+      " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.active = 1");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_text(st, 1, hash);
   int rc = td__stmt_step(st);
@@ -158,10 +160,11 @@ static int by_session(td__db_t *db, const td__http_request_t *req, const char *c
                       td__principal_t *out, const char **why) {
   char hash[65];
   td__secret_hash(cookie, hash);
-  td__stmt_t *st = td__db_stmt(
-      db, "SELECT s.id, u.id, u.role, s.csrf_hash, s.last_seen_at, s.created_at FROM sessions s"
-          " JOIN users u ON u.id = s.user_id"
-          " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.active = 1");
+  td__stmt_t *st =
+      td__db_stmt(db,
+                  "SELECT s.id, u.id, u.role, s.csrf_hash, s.last_seen_at, s.created_at FROM sessions s"
+                  " JOIN users u ON u.id = s.user_id"
+                  " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.active = 1");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_text(st, 1, hash);
   int rc = td__stmt_step(st);
@@ -227,16 +230,19 @@ int td__token_create(td__db_t *db, const char *user_id, const char *name, int ca
   snprintf(token_out, 64, "%s%s", TD_TOKEN_PREFIX, random);
   td__secret_hash(token_out, hash);
   td__id_new("tok", id_out);
-  td__stmt_t *st = td__db_stmt(db, "INSERT INTO api_tokens(id, user_id, name, token_hash, can_write,"
-                                   " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  td__stmt_t *st = td__db_stmt(db,
+                               "INSERT INTO api_tokens(id, user_id, name, token_hash, can_write,"
+                               " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_text(st, 1, id_out);
   td__stmt_bind_text(st, 2, user_id);
   td__stmt_bind_text(st, 3, name ? name : "token");
   td__stmt_bind_text(st, 4, hash);
   td__stmt_bind_int(st, 5, can_write ? 1 : 0);
-  if (expires_at_ms) td__stmt_bind_int(st, 6, expires_at_ms);
-  else td__stmt_bind_null(st, 6);
+  if (expires_at_ms)
+    td__stmt_bind_int(st, 6, expires_at_ms);
+  else
+    td__stmt_bind_null(st, 6);
   td__stmt_bind_int(st, 7, now_ms);
   return td__stmt_run(st);
 }
@@ -249,8 +255,9 @@ int td__session_create(td__db_t *db, const char *user_id, int64_t now_ms, char c
   td__secret_hash(cookie_out, hash);
   td__secret_hash(csrf_out, csrf_hash);
   td__id_new("ses", id_out);
-  td__stmt_t *st = td__db_stmt(db, "INSERT INTO sessions(id, user_id, token_hash, csrf_hash, created_at,"
-                                   " last_seen_at) VALUES (?, ?, ?, ?, ?, ?)");
+  td__stmt_t *st = td__db_stmt(db,
+                               "INSERT INTO sessions(id, user_id, token_hash, csrf_hash, created_at,"
+                               " last_seen_at) VALUES (?, ?, ?, ?, ?, ?)");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_text(st, 1, id_out);
   td__stmt_bind_text(st, 2, user_id);
@@ -262,7 +269,8 @@ int td__session_create(td__db_t *db, const char *user_id, int64_t now_ms, char c
 }
 
 int td__session_touch(td__db_t *db, const char *session_id, int64_t now_ms) {
-  td__stmt_t *st = td__db_stmt(db, "UPDATE sessions SET last_seen_at = ? WHERE id = ? AND revoked_at IS NULL");
+  td__stmt_t *st =
+      td__db_stmt(db, "UPDATE sessions SET last_seen_at = ? WHERE id = ? AND revoked_at IS NULL");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, now_ms);
   td__stmt_bind_text(st, 2, session_id);

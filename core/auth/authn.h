@@ -13,12 +13,12 @@
 #define TD_TOKEN_PREFIX "tdk_"
 
 typedef struct td__auth_settings {
-  int64_t session_idle_ms;     /* 30 min */
-  int64_t session_absolute_ms; /* 12 h */
+  int64_t session_idle_ms;            /* 30 min */
+  int64_t session_absolute_ms;        /* 12 h */
   unsigned long long argon2_memlimit; /* bytes, >= 19 MiB */
   unsigned long long argon2_opslimit; /* >= 2 */
-  int login_failures_per_account; /* per hour */
-  int login_failures_per_ip;      /* per hour */
+  int login_failures_per_account;     /* per hour */
+  int login_failures_per_ip;          /* per hour */
 } td__auth_settings_t;
 
 extern td__auth_settings_t td__auth_settings;

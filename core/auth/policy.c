@@ -15,7 +15,7 @@
 #define JOB_INTERVIEWER ON_TEAM(" AND t.role = 'interviewer'")
 
 #define APP_OF(pred) "EXISTS (SELECT 1 FROM jobs j WHERE j.rowid = a.job_rowid AND " pred ")"
-#define CAND_OF(pred) \
+#define CAND_OF(pred)                                                         \
   "EXISTS (SELECT 1 FROM applications a JOIN jobs j ON j.rowid = a.job_rowid" \
   " WHERE a.candidate_rowid = c.rowid AND " pred ")"
 
@@ -94,10 +94,11 @@ const char *td__policy_activity_visible(const td__principal_t *p) {
   return p->role == TD_ROLE_ADMIN ? NOTE_ADMIN : NOTE_MEMBER;
 }
 
-#define TASK_OF(cand, app)                                                                          \
-  "(k.assignee_id = :me OR k.created_by = :me OR (k.candidate_rowid IS NOT NULL"                    \
-  " AND EXISTS (SELECT 1 FROM candidates c WHERE c.rowid = k.candidate_rowid AND " cand ")"         \
-  " AND (k.application_rowid IS NULL OR EXISTS (SELECT 1 FROM applications a"                       \
+#define TASK_OF(cand, app)                                                              \
+  "(k.assignee_id = :me OR k.created_by = :me OR (k.candidate_rowid IS NOT NULL"        \
+  " AND EXISTS (SELECT 1 FROM candidates c WHERE c.rowid = k.candidate_rowid AND " cand \
+  ")"                                                                                   \
+  " AND (k.application_rowid IS NULL OR EXISTS (SELECT 1 FROM applications a"           \
   " WHERE a.rowid = k.application_rowid AND " app "))))"
 
 const char *td__policy_task_visible(const td__principal_t *p) {

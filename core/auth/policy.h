@@ -36,7 +36,7 @@ typedef enum td__action {
   TD_ACT_CREATE,
   TD_ACT_UPDATE,
   TD_ACT_DELETE,
-  TD_ACT_MOVE,  /* change an application's stage, reject, hire */
+  TD_ACT_MOVE, /* change an application's stage, reject, hire */
   TD_ACT_EXPORT
 } td__action_t;
 

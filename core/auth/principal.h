@@ -20,9 +20,9 @@ typedef struct td__principal {
   char user_id[TD_ID_MAX];
   td__role_t role;
   td__auth_via_t via;
-  bool can_write;                 /* false for a read-only token */
-  char session_id[TD_ID_MAX];     /* when via a session */
-  bool session_needs_touch;       /* last activity is old enough to be refreshed */
+  bool can_write;             /* false for a read-only token */
+  char session_id[TD_ID_MAX]; /* when via a session */
+  bool session_needs_touch;   /* last activity is old enough to be refreshed */
 } td__principal_t;
 
 /* "admin" <-> TD_ROLE_ADMIN...; unknown names give TD_ROLE_NONE. */

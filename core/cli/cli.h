@@ -11,6 +11,7 @@ int td__cli_open_store(const char *data_dir, td__db_t **out);
 int td__cli_demo(const char *data_dir);
 /* `talentd import candidates FILE.csv --data DIR [--map HEADER:FIELD]...`: maps name
  * columns explicitly (split at the last ':'), as ?map= does for POST /api/v1/imports. */
-int td__cli_import_candidates(const char *data_dir, const char *csv_path, const char *const *maps, int map_count);
+int td__cli_import_candidates(const char *data_dir, const char *csv_path, const char *const *maps,
+                              int map_count);
 
 #endif

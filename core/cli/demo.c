@@ -47,15 +47,15 @@ static double lognormal_days(double median, double spread) {
 }
 
 static const char *const first_names[] = {
-    "Ada",   "Grace",  "Alan",   "Linus",  "Margaret", "Ken",    "Barbara", "Dennis", "Frances", "Edsger",
-    "Hedy",  "Tim",    "Radia",  "Guido",  "Sophie",   "Yukihiro", "Anita", "Bjarne", "Karen",   "Donald",
-    "Maria", "Chen",   "Priya",  "Amara",  "Lucas",    "Noah",   "Emma",    "Olivia", "Mateo",   "Aisha",
-    "Omar",  "Sofia",  "Liam",   "Mia",    "Hiro",     "Ingrid", "Kwame",   "Leila",  "Nadia",   "Pablo"};
+    "Ada",   "Grace", "Alan",  "Linus", "Margaret", "Ken",      "Barbara", "Dennis", "Frances", "Edsger",
+    "Hedy",  "Tim",   "Radia", "Guido", "Sophie",   "Yukihiro", "Anita",   "Bjarne", "Karen",   "Donald",
+    "Maria", "Chen",  "Priya", "Amara", "Lucas",    "Noah",     "Emma",    "Olivia", "Mateo",   "Aisha",
+    "Omar",  "Sofia", "Liam",  "Mia",   "Hiro",     "Ingrid",   "Kwame",   "Leila",  "Nadia",   "Pablo"};
 static const char *const last_names[] = {
-    "Lovelace", "Hopper", "Turing",  "Torvalds", "Hamilton", "Thompson", "Liskov",  "Ritchie", "Allen",
-    "Dijkstra", "Lamarr", "Berners", "Perlman",  "Rossum",   "Wilson",   "Matsumoto", "Borg",  "Stroustrup",
-    "Jones",    "Knuth",  "Garcia",  "Wei",      "Patel",    "Okafor",   "Silva",   "Kim",     "Novak",
-    "Haddad",   "Rossi",  "Nguyen",  "Schmidt",  "Dubois",   "Mensah",   "Larsen",  "Tanaka",  "Costa"};
+    "Lovelace", "Hopper", "Turing",  "Torvalds", "Hamilton", "Thompson", "Liskov",    "Ritchie", "Allen",
+    "Dijkstra", "Lamarr", "Berners", "Perlman",  "Rossum",   "Wilson",   "Matsumoto", "Borg",    "Stroustrup",
+    "Jones",    "Knuth",  "Garcia",  "Wei",      "Patel",    "Okafor",   "Silva",     "Kim",     "Novak",
+    "Haddad",   "Rossi",  "Nguyen",  "Schmidt",  "Dubois",   "Mensah",   "Larsen",    "Tanaka",  "Costa"};
 static const char *const cities[] = {"Berlin", "Lisbon", "London", "New York", "Austin", "Toronto",
                                      "Remote", "Paris",  "Madrid", "Chicago",  "Denver", "Amsterdam"};
 static const char *const sources[] = {"linkedin", "linkedin", "referral", "careers_page", "careers_page",
@@ -73,22 +73,54 @@ typedef struct demo_job {
 } demo_job_t;
 
 static demo_job_t jobs[] = {
-    {.title = "Senior Backend Engineer", .department = "Engineering", .location = "Berlin",
-     .skills = {"c", "postgres", "kubernetes", "rust", "linux", "kafka"}, .openings = 14, .confidential = false},
-    {.title = "Frontend Engineer", .department = "Engineering", .location = "Remote",
-     .skills = {"react", "typescript", "css", "figma", "testing", "graphql"}, .openings = 12, .confidential = false},
-    {.title = "Account Executive", .department = "Sales", .location = "New York",
-     .skills = {"salesforce", "negotiation", "saas", "pipeline", "enterprise", "hubspot"}, .openings = 16, .confidential = false},
-    {.title = "Sales Development Representative", .department = "Sales", .location = "Austin",
-     .skills = {"outbound", "hubspot", "cold calling", "crm", "prospecting", "saas"}, .openings = 16, .confidential = false},
-    {.title = "Customer Success Manager", .department = "Customer Success", .location = "London",
-     .skills = {"onboarding", "renewals", "zendesk", "saas", "training", "churn"}, .openings = 12, .confidential = false},
-    {.title = "Support Specialist", .department = "Customer Success", .location = "Lisbon",
-     .skills = {"zendesk", "sql", "troubleshooting", "languages", "empathy", "jira"}, .openings = 14, .confidential = false},
-    {.title = "Financial Analyst", .department = "Finance", .location = "Toronto",
-     .skills = {"excel", "forecasting", "sql", "tableau", "budgeting", "modeling"}, .openings = 12, .confidential = false},
-    {.title = "Head of Finance", .department = "Finance", .location = "London",
-     .skills = {"ifrs", "audit", "leadership", "fundraising", "treasury", "payroll"}, .openings = 1, .confidential = true},
+    {.title = "Senior Backend Engineer",
+     .department = "Engineering",
+     .location = "Berlin",
+     .skills = {"c", "postgres", "kubernetes", "rust", "linux", "kafka"},
+     .openings = 14,
+     .confidential = false},
+    {.title = "Frontend Engineer",
+     .department = "Engineering",
+     .location = "Remote",
+     .skills = {"react", "typescript", "css", "figma", "testing", "graphql"},
+     .openings = 12,
+     .confidential = false},
+    {.title = "Account Executive",
+     .department = "Sales",
+     .location = "New York",
+     .skills = {"salesforce", "negotiation", "saas", "pipeline", "enterprise", "hubspot"},
+     .openings = 16,
+     .confidential = false},
+    {.title = "Sales Development Representative",
+     .department = "Sales",
+     .location = "Austin",
+     .skills = {"outbound", "hubspot", "cold calling", "crm", "prospecting", "saas"},
+     .openings = 16,
+     .confidential = false},
+    {.title = "Customer Success Manager",
+     .department = "Customer Success",
+     .location = "London",
+     .skills = {"onboarding", "renewals", "zendesk", "saas", "training", "churn"},
+     .openings = 12,
+     .confidential = false},
+    {.title = "Support Specialist",
+     .department = "Customer Success",
+     .location = "Lisbon",
+     .skills = {"zendesk", "sql", "troubleshooting", "languages", "empathy", "jira"},
+     .openings = 14,
+     .confidential = false},
+    {.title = "Financial Analyst",
+     .department = "Finance",
+     .location = "Toronto",
+     .skills = {"excel", "forecasting", "sql", "tableau", "budgeting", "modeling"},
+     .openings = 12,
+     .confidential = false},
+    {.title = "Head of Finance",
+     .department = "Finance",
+     .location = "London",
+     .skills = {"ifrs", "audit", "leadership", "fundraising", "treasury", "payroll"},
+     .openings = 1,
+     .confidential = true},
 };
 
 typedef struct stage_odds {
@@ -126,7 +158,8 @@ static int make_users(td__db_t *db, const char *data_dir, char ids[4][TD_ID_MAX]
   static const char *const emails[] = {"admin@demo.talentd.local", "recruiter@demo.talentd.local",
                                        "hiring.manager@demo.talentd.local", "interviewer@demo.talentd.local"};
   static const char *const names[] = {"Avery Admin", "Riley Recruiter", "Morgan Manager", "Indy Interviewer"};
-  static const td__role_t roles[] = {TD_ROLE_ADMIN, TD_ROLE_RECRUITER, TD_ROLE_HIRING_MANAGER, TD_ROLE_INTERVIEWER};
+  static const td__role_t roles[] = {TD_ROLE_ADMIN, TD_ROLE_RECRUITER, TD_ROLE_HIRING_MANAGER,
+                                     TD_ROLE_INTERVIEWER};
   char *path = td__xprintf("%s/demo-logins.txt", data_dir);
   FILE *f = fopen(path, "w");
   if (f == NULL) {
@@ -162,10 +195,11 @@ static int make_job(td__ctx_t *ctx, demo_job_t *j, char users[4][TD_ID_MAX]) {
     date[10] = '\0';
     json_array_append_new(openings, json_pack("{s:s}", "target_date", date));
   }
-  json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:[s],s:[s],s:[s]},s:o}", "title", j->title, "department",
-                           j->department, "location", j->location, "employment_type", "full_time", "status", "open",
-                           "confidential", j->confidential, "hiring_team", "hiring_managers", users[2], "recruiters",
-                           users[1], "interviewers", users[3], "openings", openings);
+  json_t *body =
+      json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:[s],s:[s],s:[s]},s:o}", "title", j->title, "department",
+                j->department, "location", j->location, "employment_type", "full_time", "status", "open",
+                "confidential", j->confidential, "hiring_team", "hiring_managers", users[2], "recruiters",
+                users[1], "interviewers", users[3], "openings", openings);
   json_t *out = NULL;
   int64_t version = 0;
   int rc = td__job_create(ctx, body, &out, &version);
@@ -197,9 +231,9 @@ static json_t *candidate_body(int n, const demo_job_t *j) {
            "led projects in %s and %s. Looking for a %s role in %s.",
            first, last, 1 + (int)pick(15), j->title, j->department, s1, s2, s3,
            pick(2) ? "fast-growing" : "large", s2, s3, j->title, PICK(cities));
-  return json_pack("{s:s,s:s,s:[s],s:[s],s:s,s:s,s:[s,s],s:s}", "first_name", first, "last_name", last, "emails",
-                   email, "phones", phone, "location", PICK(cities), "source", PICK(sources), "tags", s1,
-                   j->department, "resume_text", resume);
+  return json_pack("{s:s,s:s,s:[s],s:[s],s:s,s:s,s:[s,s],s:s}", "first_name", first, "last_name", last,
+                   "emails", email, "phones", phone, "location", PICK(cities), "source", PICK(sources),
+                   "tags", s1, j->department, "resume_text", resume);
 }
 
 /* Walks one application forward from applied_at until it drops out, is hired, or reaches
@@ -248,13 +282,14 @@ static int make_application(td__ctx_t *ctx, const char *candidate_id, const demo
   bool sourced = strcmp(source, "sourced") == 0 && strcmp(j->types[0], "lead") == 0;
   int start = sourced ? 0 : 1;
   ctx->now_ms = applied_at;
-  json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "candidate_id", candidate_id, "job_id", j->id, "source", source,
-                           "stage_id", j->stages[start]);
+  json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "candidate_id", candidate_id, "job_id", j->id, "source",
+                           source, "stage_id", j->stages[start]);
   json_t *out = NULL;
   int64_t version;
   int rc = td__application_create(ctx, body, &out, &version);
   json_decref(body);
-  if (rc == TD_ECONFLICT || (rc && ctx->problem && json_integer_value(json_object_get(ctx->problem, "status")) == 409)) {
+  if (rc == TD_ECONFLICT ||
+      (rc && ctx->problem && json_integer_value(json_object_get(ctx->problem, "status")) == 409)) {
     td__ctx_dispose(ctx);
     return 0; /* already applied to this job */
   }
@@ -266,10 +301,9 @@ static int make_application(td__ctx_t *ctx, const char *candidate_id, const demo
 }
 
 static int make_notes_and_tasks(td__ctx_t *ctx, const char *candidate_id, const char *recruiter) {
-  static const char *const notes[] = {"Strong communicator; follow up next week.",
-                                      "Prefers hybrid work; open to relocation.",
-                                      "Referred by a former colleague. Great portfolio.",
-                                      "Asked about equity and the on-call rotation."};
+  static const char *const notes[] = {
+      "Strong communicator; follow up next week.", "Prefers hybrid work; open to relocation.",
+      "Referred by a former colleague. Great portfolio.", "Asked about equity and the on-call rotation."};
   json_t *out = NULL;
   json_t *body = json_pack("{s:s,s:s}", "body", PICK(notes), "visibility", "team");
   int rc = td__note_create(ctx, candidate_id, body, &out);
@@ -278,8 +312,8 @@ static int make_notes_and_tasks(td__ctx_t *ctx, const char *candidate_id, const 
   if (rc) return fail_with(ctx, "adding a note", rc);
   char due[32];
   td__time_format(td__time_now_ms() + (int64_t)(1 + pick(10)) * DAY_MS, due, sizeof due);
-  body = json_pack("{s:s,s:s,s:s,s:s}", "title", "Call back about next steps", "assignee_id", recruiter, "due_at",
-                   due, "candidate_id", candidate_id);
+  body = json_pack("{s:s,s:s,s:s,s:s}", "title", "Call back about next steps", "assignee_id", recruiter,
+                   "due_at", due, "candidate_id", candidate_id);
   int64_t version;
   rc = td__task_create(ctx, body, &out, &version);
   json_decref(body);

@@ -51,8 +51,8 @@ static char *read_file(const char *path, size_t *len) {
 static void progress(size_t done, size_t total) {
   int width = 30;
   int filled = total ? (int)((double)done * width / (double)total) : width;
-  fprintf(stderr, "\r[%.*s%*s] %3d%% %zu/%zu rows", filled, "##############################", width - filled, "",
-          total ? (int)(100.0 * (double)done / (double)total) : 100, done, total);
+  fprintf(stderr, "\r[%.*s%*s] %3d%% %zu/%zu rows", filled, "##############################", width - filled,
+          "", total ? (int)(100.0 * (double)done / (double)total) : 100, done, total);
   fflush(stderr);
 }
 
@@ -78,7 +78,8 @@ static int apply_batches(td__ctx_t *ctx, const td__import_plan_t *plan, td__impo
     if (rc) {
       td__db_exec(ctx->db, "ROLLBACK");
       if (bar) fputc('\n', stderr);
-      fprintf(stderr, "talentd import: storing rows failed (%s) after line %zu; rerun the same file to continue\n",
+      fprintf(stderr,
+              "talentd import: storing rows failed (%s) after line %zu; rerun the same file to continue\n",
               td_strerror(rc), from ? plan->rows[from - 1].line : 1);
       return rc;
     }
@@ -88,15 +89,16 @@ static int apply_batches(td__ctx_t *ctx, const td__import_plan_t *plan, td__impo
   return 0;
 }
 
-static int record_and_print(td__ctx_t *ctx, const td__import_plan_t *plan, const td__import_summary_t *summary,
-                            const char *csv_path) {
+static int record_and_print(td__ctx_t *ctx, const td__import_plan_t *plan,
+                            const td__import_summary_t *summary, const char *csv_path) {
   json_t *out = NULL;
   int rc = td__db_exec(ctx->db, "BEGIN IMMEDIATE");
   if (rc == 0) rc = td__import_record(ctx, plan, summary, &out);
   if (rc == 0) rc = td__db_exec(ctx->db, "COMMIT");
   if (rc) {
     td__db_exec(ctx->db, "ROLLBACK");
-    fprintf(stderr, "talentd import: the rows are stored but the summary could not be (%s)\n", td_strerror(rc));
+    fprintf(stderr, "talentd import: the rows are stored but the summary could not be (%s)\n",
+            td_strerror(rc));
   }
   printf("%s: %lld created, %lld merged, %lld rejected", csv_path, (long long)summary->created,
          (long long)summary->merged, (long long)summary->rejected);
@@ -106,13 +108,15 @@ static int record_and_print(td__ctx_t *ctx, const td__import_plan_t *plan, const
   json_t *row;
   json_array_foreach(summary->rows, i, row) {
     const char *reason = json_string_value(json_object_get(row, "reason"));
-    if (reason) printf("  line %lld: %s\n", (long long)json_integer_value(json_object_get(row, "line")), reason);
+    if (reason)
+      printf("  line %lld: %s\n", (long long)json_integer_value(json_object_get(row, "line")), reason);
   }
   json_decref(out);
   return rc;
 }
 
-int td__cli_import_candidates(const char *data_dir, const char *csv_path, const char *const *maps, int map_count) {
+int td__cli_import_candidates(const char *data_dir, const char *csv_path, const char *const *maps,
+                              int map_count) {
   if (csv_path == NULL || data_dir == NULL) {
     fprintf(stderr, "usage: talentd import candidates FILE.csv --data DIR [--map HEADER:FIELD]...\n");
     return 2;

@@ -22,10 +22,10 @@
 #define SAVEPOINT "td_application"
 
 /* The columns application_json reads, in order. */
-#define APP_SELECT                                                                                        \
-  "SELECT a.rowid, a.id, cd.id, jb.id, st.id, st.type, a.status, a.source, a.credited_to, a.answers,"     \
+#define APP_SELECT                                                                                          \
+  "SELECT a.rowid, a.id, cd.id, jb.id, st.id, st.type, a.status, a.source, a.credited_to, a.answers,"       \
   " a.disposition_reason, a.disposition_kind, a.opening_id, a.applied_at, a.stage_entered_at, a.closed_at," \
-  " a.updated_at, a.version FROM applications a JOIN candidates cd ON cd.rowid = a.candidate_rowid"       \
+  " a.updated_at, a.version FROM applications a JOIN candidates cd ON cd.rowid = a.candidate_rowid"         \
   " JOIN jobs jb ON jb.rowid = a.job_rowid JOIN stages st ON st.rowid = a.stage_rowid"
 
 /* An application located for an action. */
@@ -42,12 +42,12 @@ static json_t *application_json(td__stmt_t *st) {
   json_t *disposition = json_null();
   if (!td__stmt_is_null(st, 11))
     disposition = json_pack("{s:o,s:s}", "reason", td__row_text(st, 10), "kind", td__stmt_text(st, 11));
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "id", td__stmt_text(st, 1),
-                   "candidate_id", td__stmt_text(st, 2), "job_id", td__stmt_text(st, 3), "stage_id",
-                   td__stmt_text(st, 4), "stage_type", td__stmt_text(st, 5), "status", td__stmt_text(st, 6),
-                   "source", td__row_text(st, 7), "credited_to", td__row_text(st, 8), "answers", answers,
-                   "disposition", disposition, "opening_id", td__row_text(st, 12), "applied_at",
-                   td__row_time(st, 13), "stage_entered_at", td__row_time(st, 14), "closed_at",
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "id",
+                   td__stmt_text(st, 1), "candidate_id", td__stmt_text(st, 2), "job_id", td__stmt_text(st, 3),
+                   "stage_id", td__stmt_text(st, 4), "stage_type", td__stmt_text(st, 5), "status",
+                   td__stmt_text(st, 6), "source", td__row_text(st, 7), "credited_to", td__row_text(st, 8),
+                   "answers", answers, "disposition", disposition, "opening_id", td__row_text(st, 12),
+                   "applied_at", td__row_time(st, 13), "stage_entered_at", td__row_time(st, 14), "closed_at",
                    td__row_time(st, 15), "updated_at", td__row_time(st, 16), "version",
                    (json_int_t)td__stmt_int(st, 17));
 }
@@ -75,18 +75,26 @@ static int check_references(td__ctx_t *ctx, const json_t *body, placement_t *pl)
   const char *credited = json_string_value(json_object_get(body, "credited_to"));
   td__candidate_ref_t cand;
   int rc = candidate_id ? td__candidate_find_quiet(ctx, candidate_id, &cand) : TD_ENOTFOUND;
-  if (rc == TD_ENOTFOUND) td__fail_field(ctx, "/candidate_id", "no candidate with that id exists, or you may not see it");
-  else if (rc) return td__fail_internal(ctx, rc);
-  else pl->candidate_rowid = cand.rowid;
+  if (rc == TD_ENOTFOUND)
+    td__fail_field(ctx, "/candidate_id", "no candidate with that id exists, or you may not see it");
+  else if (rc)
+    return td__fail_internal(ctx, rc);
+  else
+    pl->candidate_rowid = cand.rowid;
   rc = job_id ? td__policy_check_job(ctx->db, &ctx->principal, job_id) : TD_ENOTFOUND;
-  if (rc == 0) rc = td__job_stage_lookup(ctx->db, job_id, stage_id, &pl->job_rowid, &pl->stage_rowid, pl->stage_type, NULL);
+  if (rc == 0)
+    rc = td__job_stage_lookup(ctx->db, job_id, stage_id, &pl->job_rowid, &pl->stage_rowid, pl->stage_type,
+                              NULL);
   else if (rc == TD_ENOTFOUND) {
     td__fail_field(ctx, "/job_id", "no job with that id exists, or you may not see it");
     rc = 0;
   }
-  if (rc == TD_ENOTFOUND && stage_id) td__fail_field(ctx, "/stage_id", "is not a current stage of that job");
-  else if (rc == TD_ENOTFOUND) return td__fail(ctx, 409, "No stages", "the job has no stages; add one first");
-  else if (rc) return td__fail_internal(ctx, rc);
+  if (rc == TD_ENOTFOUND && stage_id)
+    td__fail_field(ctx, "/stage_id", "is not a current stage of that job");
+  else if (rc == TD_ENOTFOUND)
+    return td__fail(ctx, 409, "No stages", "the job has no stages; add one first");
+  else if (rc)
+    return td__fail_internal(ctx, rc);
   if (credited && !td__user_exists(ctx->db, credited))
     td__fail_field(ctx, "/credited_to", "must be the id of an active user");
   return ctx->problem ? TD_EINVAL : 0;
@@ -123,9 +131,10 @@ static int insert_application(td__ctx_t *ctx, const json_t *body, const placemen
   td__id_new("app", id);
   json_t *answers = json_object_get(body, "answers");
   char *answers_text = answers ? json_dumps(answers, JSON_COMPACT) : NULL;
-  td__stmt_t *st = td__db_stmt(ctx->db, "INSERT INTO applications(id, candidate_rowid, job_rowid, stage_rowid, status,"
-                                        " source, credited_to, answers, applied_at, stage_entered_at, updated_at)"
-                                        " VALUES (?,?,?,?,'active',?,?,coalesce(?,'{}'),?,?,?)");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "INSERT INTO applications(id, candidate_rowid, job_rowid, stage_rowid, status,"
+                               " source, credited_to, answers, applied_at, stage_entered_at, updated_at)"
+                               " VALUES (?,?,?,?,'active',?,?,coalesce(?,'{}'),?,?,?)");
   int rc = TD_EIO;
   if (st) {
     td__stmt_bind_text(st, 1, id);
@@ -142,7 +151,8 @@ static int insert_application(td__ctx_t *ctx, const json_t *body, const placemen
   }
   free(answers_text);
   if (rc == TD_ECONFLICT)
-    return td__fail(ctx, 409, "Already applied", "the candidate already has an active application for this job");
+    return td__fail(ctx, 409, "Already applied",
+                    "the candidate already has an active application for this job");
   if (rc) return td__fail_internal(ctx, rc);
   *rowid = td__db_last_rowid(ctx->db);
   return 0;
@@ -151,8 +161,9 @@ static int insert_application(td__ctx_t *ctx, const json_t *body, const placemen
 /* The application.before_create payload (hooks/filter.h), with the current candidate id
  * (body's may be a merge alias) and the stage the application will start in. */
 static json_t *creation_payload(td__ctx_t *ctx, const json_t *body, const placement_t *pl) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT (SELECT id FROM candidates WHERE rowid = ?1),"
-                                        " (SELECT id FROM stages WHERE rowid = ?2)");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "SELECT (SELECT id FROM candidates WHERE rowid = ?1),"
+                               " (SELECT id FROM stages WHERE rowid = ?2)");
   if (st == NULL) return NULL;
   td__stmt_bind_int(st, 1, pl->candidate_rowid);
   td__stmt_bind_int(st, 2, pl->stage_rowid);
@@ -160,8 +171,9 @@ static json_t *creation_payload(td__ctx_t *ctx, const json_t *body, const placem
   if (td__stmt_step(st) == 1) {
     const json_t *answers = json_object_get(body, "answers");
     p = json_pack("{s:s?,s:O,s:{s:s?,s:s},s:O,s:O,s:O}", "candidate_id", td__stmt_text(st, 0), "job_id",
-                  json_object_get(body, "job_id"), "stage", "id", td__stmt_text(st, 1), "type", pl->stage_type,
-                  "source", json_object_get(body, "source") ? json_object_get(body, "source") : json_null(),
+                  json_object_get(body, "job_id"), "stage", "id", td__stmt_text(st, 1), "type",
+                  pl->stage_type, "source",
+                  json_object_get(body, "source") ? json_object_get(body, "source") : json_null(),
                   "credited_to",
                   json_object_get(body, "credited_to") ? json_object_get(body, "credited_to") : json_null(),
                   "answers", answers ? answers : json_null());
@@ -229,7 +241,8 @@ int td__application_get(td__ctx_t *ctx, const char *application_id, json_t **out
   return td__row_object(ctx, st, "application", application_json, 17, out, version);
 }
 
-int td__application_resolve(td__ctx_t *ctx, const char *application_id, int64_t *rowid, int64_t *candidate_rowid) {
+int td__application_resolve(td__ctx_t *ctx, const char *application_id, int64_t *rowid,
+                            int64_t *candidate_rowid) {
   int rc = td__policy_check_application(ctx->db, &ctx->principal, application_id);
   if (rc) return rc;
   td__stmt_t *st = td__db_stmt(ctx->db, "SELECT rowid, candidate_rowid FROM applications WHERE id = ?");
@@ -252,8 +265,9 @@ int td__application_list(td__ctx_t *ctx, const td__application_filter_t *f, int 
   if (f->stage_id) td__buf_puts(&sql, " AND a.stage_rowid = (SELECT rowid FROM stages WHERE id = :stage)");
   if (f->status) td__buf_puts(&sql, " AND a.status = :status");
   if (f->candidate_id)
-    td__buf_puts(&sql, " AND a.candidate_rowid = (SELECT rowid FROM candidates WHERE id = coalesce("
-                       "(SELECT candidate_id FROM candidate_aliases WHERE alias_id = :cand), :cand))");
+    td__buf_puts(&sql,
+                 " AND a.candidate_rowid = (SELECT rowid FROM candidates WHERE id = coalesce("
+                 "(SELECT candidate_id FROM candidate_aliases WHERE alias_id = :cand), :cand))");
   td__buf_puts(&sql, " ORDER BY a.rowid LIMIT :limit");
   td__stmt_t *st = td__db_prepare(ctx->db, sql.data);
   td__buf_free(&sql);
@@ -274,9 +288,9 @@ static json_t *transition_json(td__stmt_t *st) {
   char at[32];
   td__time_format(td__stmt_int(st, 5), at, sizeof at);
   return json_pack("{s:s,s:s,s:o,s:s,s:s,s:o,s:s,s:o,s:o}", "id", td__stmt_text(st, 1), "kind",
-                   td__stmt_text(st, 2), "from_stage_id", td__row_text(st, 3), "to_stage_id", td__stmt_text(st, 4),
-                   "at", at, "actor", td__row_text(st, 6), "actor_kind", td__stmt_text(st, 7), "reason",
-                   td__row_text(st, 8), "cause", td__row_text(st, 9));
+                   td__stmt_text(st, 2), "from_stage_id", td__row_text(st, 3), "to_stage_id",
+                   td__stmt_text(st, 4), "at", at, "actor", td__row_text(st, 6), "actor_kind",
+                   td__stmt_text(st, 7), "reason", td__row_text(st, 8), "cause", td__row_text(st, 9));
 }
 
 int td__application_transitions(td__ctx_t *ctx, const char *application_id, int limit, int64_t after,
@@ -284,12 +298,13 @@ int td__application_transitions(td__ctx_t *ctx, const char *application_id, int 
   int rc = td__policy_check_application(ctx->db, &ctx->principal, application_id);
   if (rc == TD_ENOTFOUND) return td__fail_not_found(ctx, "application");
   if (rc) return td__fail_internal(ctx, rc);
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT t.rowid, t.id, t.kind, fs.id, ts.id, t.at, t.actor_id, t.actor_kind,"
-                                        " t.reason, t.cause FROM stage_transitions t"
-                                        " LEFT JOIN stages fs ON fs.rowid = t.from_stage_rowid"
-                                        " JOIN stages ts ON ts.rowid = t.to_stage_rowid"
-                                        " WHERE t.application_rowid = (SELECT rowid FROM applications WHERE id = ?)"
-                                        " AND t.rowid > ? ORDER BY t.rowid LIMIT ?");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "SELECT t.rowid, t.id, t.kind, fs.id, ts.id, t.at, t.actor_id, t.actor_kind,"
+                               " t.reason, t.cause FROM stage_transitions t"
+                               " LEFT JOIN stages fs ON fs.rowid = t.from_stage_rowid"
+                               " JOIN stages ts ON ts.rowid = t.to_stage_rowid"
+                               " WHERE t.application_rowid = (SELECT rowid FROM applications WHERE id = ?)"
+                               " AND t.rowid > ? ORDER BY t.rowid LIMIT ?");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_text(st, 1, application_id);
   td__stmt_bind_int(st, 2, after);
@@ -305,8 +320,9 @@ static int locate_for_action(td__ctx_t *ctx, const char *application_id, app_ref
   if (rc == TD_ENOTFOUND) return td__fail_not_found(ctx, "application");
   if (rc) return td__fail_internal(ctx, rc);
   if (!td__policy_can(&ctx->principal, TD_RES_APPLICATION, TD_ACT_MOVE)) return td__fail_forbidden(ctx);
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT a.rowid, a.job_rowid, a.version, j.id FROM applications a"
-                                        " JOIN jobs j ON j.rowid = a.job_rowid WHERE a.id = ?");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "SELECT a.rowid, a.job_rowid, a.version, j.id FROM applications a"
+                               " JOIN jobs j ON j.rowid = a.job_rowid WHERE a.id = ?");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_text(st, 1, application_id);
   rc = td__stmt_step(st);
@@ -352,20 +368,22 @@ typedef struct move_args {
 
 static int do_move(td__ctx_t *ctx, const app_ref_t *ref, const void *arg) {
   const move_args_t *m = arg;
-  td__transition_req_t req = {.application_rowid = ref->rowid, .kind = TD_TRANSITION_MOVED, .reason = m->reason};
-  int rc = m->to_stage_id ? td__job_stage_lookup(ctx->db, ref->job_id, m->to_stage_id, NULL, &req.to_stage_rowid,
-                                                 NULL, NULL)
+  td__transition_req_t req = {
+      .application_rowid = ref->rowid, .kind = TD_TRANSITION_MOVED, .reason = m->reason};
+  int rc = m->to_stage_id ? td__job_stage_lookup(ctx->db, ref->job_id, m->to_stage_id, NULL,
+                                                 &req.to_stage_rowid, NULL, NULL)
                           : TD_ENOTFOUND;
   if (rc == TD_ENOTFOUND) {
     td__fail(ctx, 422, "Invalid stage", "the stage must be a current stage of the application's job");
-    return td__fail_field(ctx, "/to_stage_id", "is not a stage of this application's job (or it was deleted)");
+    return td__fail_field(ctx, "/to_stage_id",
+                          "is not a stage of this application's job (or it was deleted)");
   }
   if (rc) return td__fail_internal(ctx, rc);
   return td__transition_apply(ctx, &req, NULL);
 }
 
-int td__application_move(td__ctx_t *ctx, const char *application_id, const char *to_stage_id, const char *reason,
-                         json_t **out, int64_t *version) {
+int td__application_move(td__ctx_t *ctx, const char *application_id, const char *to_stage_id,
+                         const char *reason, json_t **out, int64_t *version) {
   move_args_t m = {to_stage_id, reason};
   return run_action(ctx, application_id, do_move, &m, out, version);
 }
@@ -380,9 +398,12 @@ static int do_reject(td__ctx_t *ctx, const app_ref_t *ref, const void *arg) {
 int td__application_reject(td__ctx_t *ctx, const char *application_id, const char *kind, const char *reason,
                            json_t **out, int64_t *version) {
   td__transition_req_t req = {.reason = reason};
-  if (kind == NULL || strcmp(kind, "rejected") == 0) req.kind = TD_TRANSITION_REJECTED;
-  else if (strcmp(kind, "withdrawn") == 0) req.kind = TD_TRANSITION_WITHDRAWN;
-  else return td__fail_field(ctx, "/kind", "must be rejected (we rejected) or withdrawn (they withdrew)");
+  if (kind == NULL || strcmp(kind, "rejected") == 0)
+    req.kind = TD_TRANSITION_REJECTED;
+  else if (strcmp(kind, "withdrawn") == 0)
+    req.kind = TD_TRANSITION_WITHDRAWN;
+  else
+    return td__fail_field(ctx, "/kind", "must be rejected (we rejected) or withdrawn (they withdrew)");
   return run_action(ctx, application_id, do_reject, &req, out, version);
 }
 
@@ -394,8 +415,9 @@ int td__application_unreject(td__ctx_t *ctx, const char *application_id, const c
 
 /* The job's first live hired-type stage (1 when found). */
 static int hired_stage(td__ctx_t *ctx, int64_t job_rowid, int64_t *stage_rowid) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT rowid FROM stages WHERE job_rowid = ? AND type = 'hired'"
-                                        " AND deleted_at IS NULL ORDER BY position, rowid LIMIT 1");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "SELECT rowid FROM stages WHERE job_rowid = ? AND type = 'hired'"
+                               " AND deleted_at IS NULL ORDER BY position, rowid LIMIT 1");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, job_rowid);
   int rc = td__stmt_step(st);
@@ -406,9 +428,10 @@ static int hired_stage(td__ctx_t *ctx, int64_t job_rowid, int64_t *stage_rowid) 
 }
 
 static int fill_opening(td__ctx_t *ctx, const char *opening_id, int64_t application_rowid) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "UPDATE openings SET status = 'filled', closed_at = ?,"
-                                        " filled_by_application = (SELECT id FROM applications WHERE rowid = ?)"
-                                        " WHERE id = ? AND status = 'open'");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "UPDATE openings SET status = 'filled', closed_at = ?,"
+                               " filled_by_application = (SELECT id FROM applications WHERE rowid = ?)"
+                               " WHERE id = ? AND status = 'open'");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, ctx->now_ms);
   td__stmt_bind_int(st, 2, application_rowid);
@@ -424,7 +447,8 @@ static int do_hire(td__ctx_t *ctx, const app_ref_t *ref, const void *arg) {
   int rc = hired_stage(ctx, ref->job_rowid, &req.to_stage_rowid);
   if (rc < 0) return td__fail_internal(ctx, rc);
   if (rc == 0)
-    return td__fail(ctx, 409, "No hired stage", "the job's pipeline has no hired-type stage; add one, then hire");
+    return td__fail(ctx, 409, "No hired stage",
+                    "the job's pipeline has no hired-type stage; add one, then hire");
   /* The rules first, so a rejected application says so rather than "no opening". */
   rc = td__transition_check(ctx, &req);
   if (rc) return rc;

@@ -32,7 +32,8 @@ int td__application_for_action(td__ctx_t *ctx, const char *application_id, int64
 
 /* Resolves an application ctx's principal may see: its rowid and its candidate's rowid.
  * Returns 0, TD_ENOTFOUND (no refusal set: callers name their own field) or TD_EIO. */
-int td__application_resolve(td__ctx_t *ctx, const char *application_id, int64_t *rowid, int64_t *candidate_rowid);
+int td__application_resolve(td__ctx_t *ctx, const char *application_id, int64_t *rowid,
+                            int64_t *candidate_rowid);
 
 /* List filters; NULL members do not filter. status must be one of active, rejected,
  * withdrawn, hired (the caller validates). */

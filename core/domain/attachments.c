@@ -68,9 +68,12 @@ static int write_atomically(const char *dir, const char *final, const void *byte
     free(tmp);
     return TD_EIO;
   }
-  if (write_all(fd, bytes, len) != 0) log_io("write", errno);
-  else if (fsync(fd) != 0) log_io("fsync", errno);
-  else rc = 0;
+  if (write_all(fd, bytes, len) != 0)
+    log_io("write", errno);
+  else if (fsync(fd) != 0)
+    log_io("fsync", errno);
+  else
+    rc = 0;
   if (close(fd) != 0 && rc == 0) {
     log_io("close", errno);
     rc = TD_EIO;
@@ -92,7 +95,8 @@ static int write_atomically(const char *dir, const char *final, const void *byte
   return rc;
 }
 
-int td__attachment_store(const char *data_dir, const void *bytes, size_t len, char sha256_hex[TD_SHA256_HEX]) {
+int td__attachment_store(const char *data_dir, const void *bytes, size_t len,
+                         char sha256_hex[TD_SHA256_HEX]) {
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, bytes, len);
   sodium_bin2hex(sha256_hex, TD_SHA256_HEX, digest, sizeof digest);
@@ -118,7 +122,8 @@ static bool is_hex_digest(const char *s) {
   return n == 64;
 }
 
-int td__attachment_load(const char *data_dir, const char *sha256_hex, size_t expected, char **out, size_t *len) {
+int td__attachment_load(const char *data_dir, const char *sha256_hex, size_t expected, char **out,
+                        size_t *len) {
   *out = NULL;
   *len = 0;
   if (!is_hex_digest(sha256_hex)) return TD_ENOTFOUND;
@@ -206,7 +211,7 @@ typedef struct known_type {
   const char *type;
   const char *magic; /* leading bytes, or NULL when the type has none to check */
   size_t magic_len;
-  bool text;         /* no NUL byte may appear in the first 8 KiB */
+  bool text; /* no NUL byte may appear in the first 8 KiB */
 } known_type_t;
 
 /* Inert types a browser may be told about. Everything else is served as a download of
@@ -235,16 +240,21 @@ static bool type_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$&-^_.+", c));
 }
 
-void td__attachment_media_type(const char *declared, const char *bytes, size_t len, char out[TD_MEDIA_TYPE_MAX]) {
+void td__attachment_media_type(const char *declared, const char *bytes, size_t len,
+                               char out[TD_MEDIA_TYPE_MAX]) {
   size_t n = 0, slashes = 0;
   bool ok = declared != NULL;
   for (const char *p = declared ? declared : ""; *p && *p != ';' && ok; p++) {
     char c = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
     if (c == ' ' || c == '\t') continue;
-    if (c == '/') slashes++;
-    else if (!type_char(c)) ok = false;
-    if (n + 1 >= TD_MEDIA_TYPE_MAX) ok = false;
-    else out[n++] = c;
+    if (c == '/')
+      slashes++;
+    else if (!type_char(c))
+      ok = false;
+    if (n + 1 >= TD_MEDIA_TYPE_MAX)
+      ok = false;
+    else
+      out[n++] = c;
   }
   out[n] = '\0';
   ok = ok && slashes == 1 && out[0] != '/' && out[n - 1] != '/';
@@ -274,9 +284,9 @@ static json_t *attachment_json(td__stmt_t *st) {
   char created[32];
   td__time_format(td__stmt_int(st, 8), created, sizeof created);
   return json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:o,s:s}", "id", td__stmt_text(st, 1), "candidate_id",
-                   td__stmt_text(st, 2), "filename", td__stmt_text(st, 4), "content_type", td__stmt_text(st, 5),
-                   "size", (json_int_t)td__stmt_int(st, 6), "sha256", td__stmt_text(st, 3), "uploaded_by",
-                   td__row_text(st, 7), "created_at", created);
+                   td__stmt_text(st, 2), "filename", td__stmt_text(st, 4), "content_type",
+                   td__stmt_text(st, 5), "size", (json_int_t)td__stmt_int(st, 6), "sha256",
+                   td__stmt_text(st, 3), "uploaded_by", td__row_text(st, 7), "created_at", created);
 }
 
 /* The candidate (or the survivor of a merge) is visible to ctx's principal and its role
@@ -299,7 +309,8 @@ int td__attachment_check_upload(td__ctx_t *ctx, const char *candidate_id) {
 }
 
 static int load_attachment(td__ctx_t *ctx, const char *id, json_t **out) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT " ATTACHMENT_COLUMNS " FROM attachments a"
+  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT " ATTACHMENT_COLUMNS
+                                        " FROM attachments a"
                                         " JOIN candidates c ON c.rowid = a.candidate_rowid WHERE a.id = ?");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_text(st, 1, id);
@@ -314,9 +325,11 @@ static int load_attachment(td__ctx_t *ctx, const char *id, json_t **out) {
   return 0;
 }
 
-static int insert_row(td__ctx_t *ctx, const td__attachment_new_t *a, int64_t candidate_rowid, const char *id) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "INSERT INTO attachments(id, candidate_rowid, sha256, filename, content_type,"
-                                        " size, uploaded_by, created_at) VALUES (?,?,?,?,?,?,?,?)");
+static int insert_row(td__ctx_t *ctx, const td__attachment_new_t *a, int64_t candidate_rowid,
+                      const char *id) {
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "INSERT INTO attachments(id, candidate_rowid, sha256, filename, content_type,"
+                               " size, uploaded_by, created_at) VALUES (?,?,?,?,?,?,?,?)");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_text(st, 1, id);
   td__stmt_bind_int(st, 2, candidate_rowid);
@@ -338,15 +351,17 @@ int td__attachment_create(td__ctx_t *ctx, const td__attachment_new_t *a, json_t 
   td__id_new("att", id);
   rc = insert_row(ctx, a, candidate_rowid, id);
   if (rc == 0) {
-    json_t *data = json_pack("{s:s,s:s,s:I}", "attachment_id", id, "filename", a->filename, "size", (json_int_t)a->size);
+    json_t *data =
+        json_pack("{s:s,s:s,s:I}", "attachment_id", id, "filename", a->filename, "size", (json_int_t)a->size);
     td__activity_t act = {.candidate_rowid = candidate_rowid, .kind = "attachment", .data = data};
     rc = td__activity_add(ctx, &act, NULL);
     json_decref(data);
   }
   if (rc == 0)
-    rc = td__event_emit(ctx, "attachment.created", "attachment", id,
-                        json_pack("{s:s,s:s,s:s,s:I,s:s}", "candidate_id", candidate_id, "filename", a->filename,
-                                  "content_type", a->content_type, "size", (json_int_t)a->size, "sha256", a->sha256));
+    rc = td__event_emit(
+        ctx, "attachment.created", "attachment", id,
+        json_pack("{s:s,s:s,s:s,s:I,s:s}", "candidate_id", candidate_id, "filename", a->filename,
+                  "content_type", a->content_type, "size", (json_int_t)a->size, "sha256", a->sha256));
   if (rc) return td__fail_internal(ctx, rc);
   return load_attachment(ctx, id, out);
 }
@@ -358,7 +373,8 @@ int td__attachment_get(td__ctx_t *ctx, const char *id, json_t **out) {
   if (rc) return rc;
   int64_t rowid;
   char current[TD_ID_MAX];
-  rc = check_candidate(ctx, json_string_value(json_object_get(att, "candidate_id")), TD_ACT_READ, &rowid, current);
+  rc = check_candidate(ctx, json_string_value(json_object_get(att, "candidate_id")), TD_ACT_READ, &rowid,
+                       current);
   if (rc && json_integer_value(json_object_get(ctx->problem, "status")) == 404) {
     /* Say "attachment", not "candidate": the caller asked for an attachment. */
     td__ctx_dispose(ctx);
@@ -380,9 +396,11 @@ int td__attachment_list(td__ctx_t *ctx, const char *candidate_id, int limit, int
   char current[TD_ID_MAX];
   int rc = check_candidate(ctx, candidate_id, TD_ACT_READ, &rowid, current);
   if (rc) return rc;
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT " ATTACHMENT_COLUMNS " FROM attachments a"
-                                        " JOIN candidates c ON c.rowid = a.candidate_rowid"
-                                        " WHERE a.candidate_rowid = ? AND a.rowid > ? ORDER BY a.rowid LIMIT ?");
+  td__stmt_t *st =
+      td__db_stmt(ctx->db, "SELECT " ATTACHMENT_COLUMNS
+                           " FROM attachments a"
+                           " JOIN candidates c ON c.rowid = a.candidate_rowid"
+                           " WHERE a.candidate_rowid = ? AND a.rowid > ? ORDER BY a.rowid LIMIT ?");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_int(st, 1, rowid);
   td__stmt_bind_int(st, 2, after);

@@ -15,7 +15,7 @@
 
 #include "domain/context.h"
 
-#define TD_SHA256_HEX 65        /* 64 hex digits and a NUL */
+#define TD_SHA256_HEX 65           /* 64 hex digits and a NUL */
 #define TD_ATTACHMENT_NAME_MAX 200 /* bytes of a stored file name */
 #define TD_MEDIA_TYPE_MAX 128
 
@@ -27,7 +27,8 @@
 int td__attachment_store(const char *data_dir, const void *bytes, size_t len, char sha256_hex[TD_SHA256_HEX]);
 /* Reads the stored content sha256_hex, which must be exactly `expected` bytes. *out is a
  * new allocation. Returns 0, TD_ENOTFOUND (missing or wrong size) or TD_EIO. */
-int td__attachment_load(const char *data_dir, const char *sha256_hex, size_t expected, char **out, size_t *len);
+int td__attachment_load(const char *data_dir, const char *sha256_hex, size_t expected, char **out,
+                        size_t *len);
 
 /* --- input hygiene --- */
 
@@ -39,7 +40,8 @@ void td__attachment_clean_filename(const char *raw, char out[TD_ATTACHMENT_NAME_
 /* The media type to record: the declared one, lower-cased without parameters, when it is
  * well formed; when it is missing or generic, what the leading bytes show (PDF, PNG...);
  * else application/octet-stream. out needs TD_MEDIA_TYPE_MAX bytes. */
-void td__attachment_media_type(const char *declared, const char *bytes, size_t len, char out[TD_MEDIA_TYPE_MAX]);
+void td__attachment_media_type(const char *declared, const char *bytes, size_t len,
+                               char out[TD_MEDIA_TYPE_MAX]);
 /* The Content-Type to serve a download with: the recorded type when it is on a short list
  * of inert document and image types and the bytes agree with it, else
  * application/octet-stream (so HTML, SVG or scripts never render). Static string. */

@@ -5,8 +5,9 @@
 #include "util/id.h"
 
 int td__audit_write(td__db_t *db, const td__audit_entry_t *e) {
-  td__stmt_t *st = td__db_stmt(db, "INSERT INTO audit_log(id, at, actor_id, actor_kind, action, object_type,"
-                                   " object_id, status, request_id, remote_ip) VALUES (?,?,?,?,?,?,?,?,?,?)");
+  td__stmt_t *st = td__db_stmt(db,
+                               "INSERT INTO audit_log(id, at, actor_id, actor_kind, action, object_type,"
+                               " object_id, status, request_id, remote_ip) VALUES (?,?,?,?,?,?,?,?,?,?)");
   if (st == NULL) return TD_EIO;
   char id[TD_ID_MAX];
   td__id_new("aud", id);

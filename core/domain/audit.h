@@ -13,7 +13,7 @@ typedef struct td__audit_entry {
   const char *action;     /* "POST /api/v1/candidates/{id}/merge" */
   const char *object_type;
   const char *object_id;
-  int status;             /* the HTTP status the action got */
+  int status; /* the HTTP status the action got */
   const char *request_id;
   const char *remote_ip;
   int64_t at_ms;

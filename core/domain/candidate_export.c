@@ -9,10 +9,9 @@
 #include "talentd/types.h"
 #include "util/mem.h"
 
-static const char *const CSV_COLUMNS[] = {"id",       "first_name", "last_name", "emails",       "phones",
-                                          "links",    "location",   "source",    "tags",         "owner_id",
-                                          "consent",  "custom_fields", "resume_text", "created_at", "updated_at",
-                                          NULL};
+static const char *const CSV_COLUMNS[] = {
+    "id",   "first_name", "last_name", "emails",        "phones",      "links",      "location",   "source",
+    "tags", "owner_id",   "consent",   "custom_fields", "resume_text", "created_at", "updated_at", NULL};
 
 void td__csv_cell(td__buf_t *out, const char *text, bool first) {
   if (!first) td__buf_append(out, ",", 1);

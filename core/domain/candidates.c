@@ -22,8 +22,8 @@
 #define LINK_MAX 2048
 
 /* The fields a candidate record has, in API order (also what "changed" lists). */
-static const char *const FIELDS[] = {"first_name", "last_name", "emails",        "phones",      "links",
-                                     "location",   "source",    "tags",          "custom_fields", "resume_text",
+static const char *const FIELDS[] = {"first_name", "last_name", "emails", "phones",        "links",
+                                     "location",   "source",    "tags",   "custom_fields", "resume_text",
                                      "owner_id",   "consent",   NULL};
 
 /* ---------- small text helpers ---------- */
@@ -78,7 +78,8 @@ static const char *email_problem(const char *e) {
   size_t n = strlen(e);
   const char *at = strchr(e, '@');
   if (n > 254) return "must be at most 254 characters";
-  if (at == NULL || strchr(at + 1, '@')) return "must be an email address with one @, for example ana@example.com";
+  if (at == NULL || strchr(at + 1, '@'))
+    return "must be an email address with one @, for example ana@example.com";
   size_t local = (size_t)(at - e);
   const char *domain = at + 1;
   if (local == 0 || local > 64) return "must have 1 to 64 characters before the @";
@@ -89,7 +90,8 @@ static const char *email_problem(const char *e) {
     unsigned char ch = (unsigned char)*p;
     if (ch <= ' ' || ch == 0x7f) return "must not contain spaces or control characters";
     if (p < at && strchr("()<>[]\\,;:\"", ch)) return "contains a character not allowed before the @";
-    if (p > at && !(ch >= 0x80 || ch == '-' || ch == '.' || (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z')))
+    if (p > at &&
+        !(ch >= 0x80 || ch == '-' || ch == '.' || (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z')))
       return "has a domain with a character other than letters, digits, - and .";
   }
   return NULL;
@@ -145,15 +147,18 @@ static const char *link_item(const char *in, char **out) {
   if (why == NULL) {
     if (has_prefix_nocase(s, "https://") || has_prefix_nocase(s, "http://")) {
       const char *host = strstr(s, "://") + 3;
-      if (*host == '\0' || *host == '/') why = "must name a host, for example https://www.linkedin.com/in/ana";
-      else *out = td__xstrdup(s);
+      if (*host == '\0' || *host == '/')
+        why = "must name a host, for example https://www.linkedin.com/in/ana";
+      else
+        *out = td__xstrdup(s);
     } else if (colon && (slash == NULL || colon < slash)) {
       why = "must be an http or https URL";
     } else {
       const char *dot = strchr(s, '.');
       if (dot == NULL || (slash && dot > slash) || s[0] == '.' || s[0] == '/')
         why = "must be an http or https URL, for example https://www.linkedin.com/in/ana";
-      else *out = td__xprintf("https://%s", s);
+      else
+        *out = td__xprintf("https://%s", s);
     }
   }
   if (why == NULL && strlen(*out) > LINK_MAX) {
@@ -167,7 +172,9 @@ static const char *link_item(const char *in, char **out) {
 
 static const char *tag_item(const char *in, char **out) {
   *out = trim_dup(in);
-  const char *why = **out == '\0' ? "must not be blank" : strlen(*out) > 100 ? "must be at most 100 bytes" : NULL;
+  const char *why = **out == '\0'        ? "must not be blank"
+                    : strlen(*out) > 100 ? "must be at most 100 bytes"
+                                         : NULL;
   if (why) {
     free(*out);
     *out = NULL;
@@ -182,11 +189,8 @@ static const struct list_field {
   item_fn normalize;
   bool nocase;
 } LIST_FIELDS[] = {
-    {"emails", email_item, false},
-    {"phones", phone_item, false},
-    {"links", link_item, false},
-    {"tags", tag_item, true},
-    {NULL, NULL, false},
+    {"emails", email_item, false}, {"phones", phone_item, false}, {"links", link_item, false},
+    {"tags", tag_item, true},      {NULL, NULL, false},
 };
 
 /* Normalizes each item of list and drops duplicates; every bad item is a field error. */
@@ -204,8 +208,10 @@ static json_t *norm_list(td__ctx_t *ctx, const struct list_field *lf, const json
   json_array_foreach(list, i, v) {
     char *text = NULL;
     const char *why = json_is_string(v) ? lf->normalize(json_string_value(v), &text) : "must be a string";
-    if (why) fail_at(ctx, failures, lf->key, i, why);
-    else if (!list_has(out, text, lf->nocase)) json_array_append_new(out, json_string(text));
+    if (why)
+      fail_at(ctx, failures, lf->key, i, why);
+    else if (!list_has(out, text, lf->nocase))
+      json_array_append_new(out, json_string(text));
     free(text);
   }
   return out;
@@ -239,7 +245,8 @@ static json_t *norm_consent(td__ctx_t *ctx, const json_t *v, int *failures) {
 }
 
 /* Text that may be cleared: a trimmed string, or null when null or blank. */
-static json_t *norm_optional_text(td__ctx_t *ctx, const char *key, const json_t *v, bool trim, int *failures) {
+static json_t *norm_optional_text(td__ctx_t *ctx, const char *key, const json_t *v, bool trim,
+                                  int *failures) {
   if (json_is_null(v)) return json_null();
   if (!json_is_string(v)) {
     char pointer[40];
@@ -288,7 +295,8 @@ static json_t *norm_owner(td__ctx_t *ctx, const json_t *v, int *failures) {
 static json_t *norm_field(td__ctx_t *ctx, const char *key, const json_t *v, int *failures) {
   for (const struct list_field *lf = LIST_FIELDS; lf->key; lf++)
     if (strcmp(key, lf->key) == 0) return norm_list(ctx, lf, v, failures);
-  if (strcmp(key, "first_name") == 0 || strcmp(key, "last_name") == 0) return norm_name(ctx, key, v, failures);
+  if (strcmp(key, "first_name") == 0 || strcmp(key, "last_name") == 0)
+    return norm_name(ctx, key, v, failures);
   if (strcmp(key, "location") == 0 || strcmp(key, "source") == 0)
     return norm_optional_text(ctx, key, v, true, failures);
   if (strcmp(key, "resume_text") == 0) return norm_optional_text(ctx, key, v, false, failures);
@@ -316,8 +324,10 @@ static int apply_custom_fields(td__ctx_t *ctx, json_t *rec, const json_t *v, boo
   const char *key;
   json_t *value;
   json_object_foreach(values, key, value) {
-    if (json_is_null(value)) json_object_del(cf, key);
-    else json_object_set(cf, key, value);
+    if (json_is_null(value))
+      json_object_del(cf, key);
+    else
+      json_object_set(cf, key, value);
   }
   json_decref(values);
   return 0;
@@ -346,9 +356,9 @@ static int apply_body(td__ctx_t *ctx, json_t *rec, const json_t *body, bool is_c
 }
 
 static json_t *empty_record(void) {
-  return json_pack("{s:s,s:s,s:[],s:[],s:[],s:n,s:n,s:[],s:{},s:n,s:n,s:n}", "first_name", "", "last_name", "",
-                   "emails", "phones", "links", "location", "source", "tags", "custom_fields", "resume_text",
-                   "owner_id", "consent");
+  return json_pack("{s:s,s:s,s:[],s:[],s:[],s:n,s:n,s:[],s:{},s:n,s:n,s:n}", "first_name", "", "last_name",
+                   "", "emails", "phones", "links", "location", "source", "tags", "custom_fields",
+                   "resume_text", "owner_id", "consent");
 }
 
 /* ---------- rows and JSON ---------- */
@@ -367,21 +377,23 @@ static json_t *row_json(td__ctx_t *ctx, td__stmt_t *st, bool redact) {
   td__time_format(td__stmt_int(st, 14), created, sizeof created);
   td__time_format(td__stmt_int(st, 15), updated, sizeof updated);
   json_t *cf = parse_column(st, 10, json_object());
-  if (redact && !td__policy_sees_sensitive(&ctx->principal)) td__custom_fields_redact(ctx->db, "candidate", cf);
-  return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:s?,s:s?,s:o,s:o,s:s?,s:s?,s:o,s:s,s:s,s:I}", "id",
-                   td__stmt_text(st, 1), "first_name", td__stmt_text(st, 2), "last_name", td__stmt_text(st, 3),
-                   "emails", parse_column(st, 4, json_array()), "phones", parse_column(st, 5, json_array()),
-                   "links", parse_column(st, 6, json_array()), "location", td__stmt_text(st, 7), "source",
-                   td__stmt_text(st, 8), "tags", parse_column(st, 9, json_array()), "custom_fields", cf,
-                   "resume_text", td__stmt_text(st, 11), "owner_id", td__stmt_text(st, 12), "consent",
-                   parse_column(st, 13, json_null()), "created_at", created, "updated_at", updated, "version",
-                   (json_int_t)td__stmt_int(st, 16));
+  if (redact && !td__policy_sees_sensitive(&ctx->principal))
+    td__custom_fields_redact(ctx->db, "candidate", cf);
+  return json_pack(
+      "{s:s,s:s,s:s,s:o,s:o,s:o,s:s?,s:s?,s:o,s:o,s:s?,s:s?,s:o,s:s,s:s,s:I}", "id", td__stmt_text(st, 1),
+      "first_name", td__stmt_text(st, 2), "last_name", td__stmt_text(st, 3), "emails",
+      parse_column(st, 4, json_array()), "phones", parse_column(st, 5, json_array()), "links",
+      parse_column(st, 6, json_array()), "location", td__stmt_text(st, 7), "source", td__stmt_text(st, 8),
+      "tags", parse_column(st, 9, json_array()), "custom_fields", cf, "resume_text", td__stmt_text(st, 11),
+      "owner_id", td__stmt_text(st, 12), "consent", parse_column(st, 13, json_null()), "created_at", created,
+      "updated_at", updated, "version", (json_int_t)td__stmt_int(st, 16));
 }
 
 json_t *td__candidate_row_json(td__ctx_t *ctx, td__stmt_t *st) { return row_json(ctx, st, true); }
 
 static json_t *load(td__ctx_t *ctx, int64_t rowid, bool redact) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT " TD_CANDIDATE_COLUMNS " FROM candidates c WHERE c.rowid = ?");
+  td__stmt_t *st =
+      td__db_stmt(ctx->db, "SELECT " TD_CANDIDATE_COLUMNS " FROM candidates c WHERE c.rowid = ?");
   if (st == NULL) return NULL;
   td__stmt_bind_int(st, 1, rowid);
   if (td__stmt_step(st) != 1) return NULL;
@@ -410,8 +422,9 @@ int td__candidate_resolve(td__db_t *db, const char *id, td__candidate_ref_t *ref
   td__stmt_bind_text(st, 1, id);
   int rc = ref_from(st, ref);
   if (rc != TD_ENOTFOUND) return rc;
-  st = td__db_stmt(db, "SELECT c.rowid, c.id, c.version FROM candidate_aliases al"
-                       " JOIN candidates c ON c.id = al.candidate_id WHERE al.alias_id = ?");
+  st = td__db_stmt(db,
+                   "SELECT c.rowid, c.id, c.version FROM candidate_aliases al"
+                   " JOIN candidates c ON c.id = al.candidate_id WHERE al.alias_id = ?");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_text(st, 1, id);
   return ref_from(st, ref);
@@ -499,13 +512,15 @@ static int store(td__ctx_t *ctx, td__candidate_ref_t *ref, const json_t *rec, bo
   bool insert = ref->rowid == 0;
   if (insert) {
     td__id_new("can", ref->id);
-    st = td__db_stmt(ctx->db, "INSERT INTO candidates(first_name, last_name, emails, phones, links, location,"
-                              " source, tags, custom_fields, resume_text, owner_id, consent, id, created_at,"
-                              " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    st = td__db_stmt(ctx->db,
+                     "INSERT INTO candidates(first_name, last_name, emails, phones, links, location,"
+                     " source, tags, custom_fields, resume_text, owner_id, consent, id, created_at,"
+                     " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   } else {
-    st = td__db_stmt(ctx->db, "UPDATE candidates SET first_name = ?, last_name = ?, emails = ?, phones = ?,"
-                              " links = ?, location = ?, source = ?, tags = ?, custom_fields = ?, resume_text = ?,"
-                              " owner_id = ?, consent = ?, updated_at = ?, version = version + 1 WHERE rowid = ?");
+    st = td__db_stmt(ctx->db,
+                     "UPDATE candidates SET first_name = ?, last_name = ?, emails = ?, phones = ?,"
+                     " links = ?, location = ?, source = ?, tags = ?, custom_fields = ?, resume_text = ?,"
+                     " owner_id = ?, consent = ?, updated_at = ?, version = version + 1 WHERE rowid = ?");
   }
   if (st == NULL) return TD_EIO;
   bind_record(st, rec, dumped);
@@ -564,9 +579,10 @@ static int check_duplicates(td__ctx_t *ctx, const json_t *rec, const json_t *bod
   size_t i;
   json_t *v;
   json_array_foreach(json_object_get(rec, "emails"), i, v) {
-    td__stmt_t *st = td__db_stmt(ctx->db, "SELECT c.rowid, c.id, c.version FROM candidate_emails e"
-                                          " JOIN candidates c ON c.rowid = e.candidate_rowid"
-                                          " WHERE e.email = ? AND e.candidate_rowid <> ?");
+    td__stmt_t *st = td__db_stmt(ctx->db,
+                                 "SELECT c.rowid, c.id, c.version FROM candidate_emails e"
+                                 " JOIN candidates c ON c.rowid = e.candidate_rowid"
+                                 " WHERE e.email = ? AND e.candidate_rowid <> ?");
     if (st == NULL) return td__fail_internal(ctx, TD_EIO);
     td__stmt_bind_text(st, 1, json_string_value(v));
     td__stmt_bind_int(st, 2, self_rowid);
@@ -576,9 +592,10 @@ static int check_duplicates(td__ctx_t *ctx, const json_t *rec, const json_t *bod
     if (rc) return td__fail_internal(ctx, rc);
     size_t index = body_email_index(body, json_string_value(v));
     if (!allow_one)
-      return fail_duplicate(ctx, found.id, index,
-                            "a candidate with this email already exists (see existing_id): update or merge into "
-                            "that one, or create with ?on_duplicate=merge");
+      return fail_duplicate(
+          ctx, found.id, index,
+          "a candidate with this email already exists (see existing_id): update or merge into "
+          "that one, or create with ?on_duplicate=merge");
     if (owner->rowid && owner->rowid != found.rowid)
       return fail_duplicate(ctx, found.id, index,
                             "these emails belong to two different candidates; merge them first with "
@@ -705,7 +722,8 @@ static int merge_into_existing(td__ctx_t *ctx, td__candidate_ref_t *owner, const
   return rc ? td__fail_internal(ctx, rc) : 0;
 }
 
-int td__candidate_create(td__ctx_t *ctx, const json_t *body, bool merge_duplicate, json_t **out, bool *created) {
+int td__candidate_create(td__ctx_t *ctx, const json_t *body, bool merge_duplicate, json_t **out,
+                         bool *created) {
   *out = NULL;
   if (created) *created = false;
   if (!td__policy_can(&ctx->principal, TD_RES_CANDIDATE, TD_ACT_CREATE)) return td__fail_forbidden(ctx);
@@ -721,11 +739,14 @@ int td__candidate_create(td__ctx_t *ctx, const json_t *body, bool merge_duplicat
     rc = store(ctx, &ref, rec, true);
     if (rc == 0) rc = history(ctx, ref.rowid, "created", json_object());
     if (rc == 0)
-      rc = td__event_emit(ctx, "candidate.created", "candidate", ref.id,
-                          json_pack("{s:s,s:O,s:O}", "candidate_id", ref.id, "source",
-                                    json_object_get(rec, "source"), "owner_id", json_object_get(rec, "owner_id")));
-    if (rc) rc = td__fail_internal(ctx, rc);
-    else if (created) *created = true;
+      rc = td__event_emit(
+          ctx, "candidate.created", "candidate", ref.id,
+          json_pack("{s:s,s:O,s:O}", "candidate_id", ref.id, "source", json_object_get(rec, "source"),
+                    "owner_id", json_object_get(rec, "owner_id")));
+    if (rc)
+      rc = td__fail_internal(ctx, rc);
+    else if (created)
+      *created = true;
   }
   json_decref(rec);
   if (rc) return rc;
@@ -737,9 +758,10 @@ int td__candidate_create(td__ctx_t *ctx, const json_t *body, bool merge_duplicat
 
 static int check_version(td__ctx_t *ctx, const td__candidate_ref_t *ref, int64_t expect_version) {
   if (expect_version < 0 || expect_version == ref->version) return 0;
-  return td__fail(ctx, 412, "Precondition failed",
-                  "the candidate changed since you read it (If-Match does not match its ETag); fetch it again "
-                  "and retry");
+  return td__fail(
+      ctx, 412, "Precondition failed",
+      "the candidate changed since you read it (If-Match does not match its ETag); fetch it again "
+      "and retry");
 }
 
 int td__candidate_update(td__ctx_t *ctx, const char *id, const json_t *body, int64_t expect_version,
@@ -755,7 +777,8 @@ int td__candidate_update(td__ctx_t *ctx, const char *id, const json_t *body, int
   json_t *rec = json_deep_copy(before);
   json_t *changed = NULL;
   rc = apply_body(ctx, rec, body, false);
-  if (rc == 0 && json_object_get(body, "emails")) rc = check_duplicates(ctx, rec, body, ref.rowid, false, &owner);
+  if (rc == 0 && json_object_get(body, "emails"))
+    rc = check_duplicates(ctx, rec, body, ref.rowid, false, &owner);
   if (rc == 0)
     rc = filter_record(ctx, "candidate.before_update", rec,
                        json_pack("{s:s,s:o}", "id", ref.id, "changed", changed_fields(before, rec)));
@@ -800,7 +823,8 @@ int td__candidate_delete(td__ctx_t *ctx, const char *id, int64_t expect_version)
   }
   if (rc == 0 && (st == NULL || del == NULL)) rc = TD_EIO;
   if (rc == 0)
-    rc = td__event_emit(ctx, "candidate.deleted", "candidate", ref.id, json_pack("{s:s}", "candidate_id", ref.id));
+    rc = td__event_emit(ctx, "candidate.deleted", "candidate", ref.id,
+                        json_pack("{s:s}", "candidate_id", ref.id));
   return rc ? td__fail_internal(ctx, rc) : 0;
 }
 
@@ -811,10 +835,11 @@ int td__candidate_delete(td__ctx_t *ctx, const char *id, int64_t expect_version)
  * that changes an application's status, so the transition log and the application event
  * record it like any withdrawal. Appends their ids to withdrawn. */
 static int withdraw_conflicts(td__ctx_t *ctx, int64_t survivor, int64_t duplicate, json_t *withdrawn) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT d.rowid, d.id FROM applications d"
-                                        " WHERE d.candidate_rowid = ? AND d.status = 'active' AND EXISTS"
-                                        " (SELECT 1 FROM applications s WHERE s.candidate_rowid = ?"
-                                        " AND s.job_rowid = d.job_rowid AND s.status = 'active')");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "SELECT d.rowid, d.id FROM applications d"
+                               " WHERE d.candidate_rowid = ? AND d.status = 'active' AND EXISTS"
+                               " (SELECT 1 FROM applications s WHERE s.candidate_rowid = ?"
+                               " AND s.job_rowid = d.job_rowid AND s.status = 'active')");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, duplicate);
   td__stmt_bind_int(st, 2, survivor);
@@ -865,8 +890,10 @@ static int move_rows(td__ctx_t *ctx, int64_t survivor, int64_t duplicate) {
 static int retire_duplicate(td__ctx_t *ctx, const td__candidate_ref_t *s, const td__candidate_ref_t *d) {
   int rc = td__search_remove_candidate(ctx->db, d->rowid);
   td__stmt_t *del = td__db_stmt(ctx->db, "DELETE FROM candidates WHERE rowid = ?");
-  td__stmt_t *re = td__db_stmt(ctx->db, "UPDATE candidate_aliases SET candidate_id = ? WHERE candidate_id = ?");
-  td__stmt_t *add = td__db_stmt(ctx->db, "INSERT INTO candidate_aliases(alias_id, candidate_id) VALUES (?, ?)");
+  td__stmt_t *re =
+      td__db_stmt(ctx->db, "UPDATE candidate_aliases SET candidate_id = ? WHERE candidate_id = ?");
+  td__stmt_t *add =
+      td__db_stmt(ctx->db, "INSERT INTO candidate_aliases(alias_id, candidate_id) VALUES (?, ?)");
   if (del == NULL || re == NULL || add == NULL) return TD_EIO;
   if (rc == 0) {
     td__stmt_bind_int(del, 1, d->rowid);
@@ -893,12 +920,14 @@ static int find_duplicate(td__ctx_t *ctx, const td__candidate_ref_t *s, const ch
     return td__fail_field(ctx, "/duplicate_id", "is not the id of a candidate you can see");
   if (rc) return td__fail_internal(ctx, rc);
   if (d->rowid == s->rowid)
-    return td__fail_field(ctx, "/duplicate_id",
-                          "is the candidate being merged into (or was already merged into it); give another id");
+    return td__fail_field(
+        ctx, "/duplicate_id",
+        "is the candidate being merged into (or was already merged into it); give another id");
   return 0;
 }
 
-static int merge_rows(td__ctx_t *ctx, td__candidate_ref_t *s, const td__candidate_ref_t *d, json_t *withdrawn) {
+static int merge_rows(td__ctx_t *ctx, td__candidate_ref_t *s, const td__candidate_ref_t *d,
+                      json_t *withdrawn) {
   json_t *rec = load(ctx, s->rowid, false);
   json_t *dup = load(ctx, d->rowid, false);
   int rc = rec && dup ? 0 : TD_EIO;

@@ -49,7 +49,8 @@ int td__candidate_find_quiet(td__ctx_t *ctx, const char *id, td__candidate_ref_t
  * candidate instead (its values win; lists are united; empty fields are filled) and
  * *created is false. On success *out is the candidate's JSON (new reference). Emits
  * candidate.created (or candidate.updated for a merge). */
-int td__candidate_create(td__ctx_t *ctx, const json_t *body, bool merge_duplicate, json_t **out, bool *created);
+int td__candidate_create(td__ctx_t *ctx, const json_t *body, bool merge_duplicate, json_t **out,
+                         bool *created);
 
 /* The candidate's JSON (new reference) when ctx's principal may see it. */
 int td__candidate_get(td__ctx_t *ctx, const char *id, json_t **out);

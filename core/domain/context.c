@@ -14,7 +14,8 @@ int td__fail(td__ctx_t *ctx, int status, const char *title, const char *detail) 
 }
 
 int td__fail_field(td__ctx_t *ctx, const char *pointer, const char *message) {
-  if (ctx->problem == NULL) td__fail(ctx, 422, "Invalid request", "one or more fields are invalid; see errors");
+  if (ctx->problem == NULL)
+    td__fail(ctx, 422, "Invalid request", "one or more fields are invalid; see errors");
   json_t *errors = json_object_get(ctx->problem, "errors");
   if (errors == NULL) {
     errors = json_array();
@@ -43,7 +44,8 @@ int td__fail_forbidden(td__ctx_t *ctx) {
 }
 
 int td__fail_internal(td__ctx_t *ctx, int code) {
-  td__log(TD_LOG_ERROR, "domain_failed", json_pack("{s:i,s:s}", "code", code, "cause", ctx->cause ? ctx->cause : ""));
+  td__log(TD_LOG_ERROR, "domain_failed",
+          json_pack("{s:i,s:s}", "code", code, "cause", ctx->cause ? ctx->cause : ""));
   if (code == TD_EBUSY) return td__fail(ctx, 503, "Busy", "the server is busy; retry in a moment");
   return td__fail(ctx, 500, "Internal error", "something failed on our side; the request changed nothing");
 }

@@ -16,8 +16,8 @@ typedef struct td__ctx {
   td__principal_t principal;
   const char *actor_kind; /* "user", "script", "plugin", "system" */
   int64_t now_ms;
-  const char *cause;      /* request id, rule name... (no personal data) */
-  json_t *problem;        /* set by td__fail*, owned by the context */
+  const char *cause; /* request id, rule name... (no personal data) */
+  json_t *problem;   /* set by td__fail*, owned by the context */
 } td__ctx_t;
 
 /* Refuses the action: an RFC 9457 problem with status, title and a detail sentence saying

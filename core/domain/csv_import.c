@@ -49,9 +49,10 @@ static const struct {
   const char *name;
   field_kind_t kind;
 } FIELD_NAMES[] = {
-    {"first_name", F_FIRST}, {"last_name", F_LAST}, {"name", F_NAME},         {"emails", F_EMAILS},
-    {"phones", F_PHONES},    {"links", F_LINKS},    {"location", F_LOCATION}, {"source", F_SOURCE},
-    {"tags", F_TAGS},        {"resume_text", F_RESUME}, {"owner_id", F_OWNER}, {"custom_fields", F_CUSTOM_JSON},
+    {"first_name", F_FIRST},   {"last_name", F_LAST}, {"name", F_NAME},
+    {"emails", F_EMAILS},      {"phones", F_PHONES},  {"links", F_LINKS},
+    {"location", F_LOCATION},  {"source", F_SOURCE},  {"tags", F_TAGS},
+    {"resume_text", F_RESUME}, {"owner_id", F_OWNER}, {"custom_fields", F_CUSTOM_JSON},
 };
 
 /* Header names people use, reduced to lower-case letters and digits. */
@@ -59,17 +60,50 @@ static const struct {
   const char *name;
   field_kind_t kind;
 } ALIASES[] = {
-    {"firstname", F_FIRST},     {"first", F_FIRST},          {"givenname", F_FIRST},      {"forename", F_FIRST},
-    {"lastname", F_LAST},       {"last", F_LAST},            {"surname", F_LAST},         {"familyname", F_LAST},
-    {"name", F_NAME},           {"fullname", F_NAME},        {"candidatename", F_NAME},   {"email", F_EMAILS},
-    {"emails", F_EMAILS},       {"emailaddress", F_EMAILS},  {"emailaddresses", F_EMAILS}, {"mail", F_EMAILS},
-    {"phone", F_PHONES},        {"phones", F_PHONES},        {"phonenumber", F_PHONES},   {"mobile", F_PHONES},
-    {"mobilephone", F_PHONES},  {"telephone", F_PHONES},     {"tel", F_PHONES},           {"cell", F_PHONES},
-    {"linkedin", F_LINKS},      {"linkedinurl", F_LINKS},    {"linkedinprofile", F_LINKS}, {"url", F_LINKS},
-    {"urls", F_LINKS},          {"link", F_LINKS},           {"links", F_LINKS},          {"website", F_LINKS},
-    {"github", F_LINKS},        {"portfolio", F_LINKS},      {"location", F_LOCATION},    {"city", F_LOCATION},
-    {"source", F_SOURCE},       {"tags", F_TAGS},            {"tag", F_TAGS},             {"labels", F_TAGS},
-    {"resumetext", F_RESUME},   {"resume", F_RESUME},        {"ownerid", F_OWNER},        {"customfields", F_CUSTOM_JSON},
+    {"firstname", F_FIRST},
+    {"first", F_FIRST},
+    {"givenname", F_FIRST},
+    {"forename", F_FIRST},
+    {"lastname", F_LAST},
+    {"last", F_LAST},
+    {"surname", F_LAST},
+    {"familyname", F_LAST},
+    {"name", F_NAME},
+    {"fullname", F_NAME},
+    {"candidatename", F_NAME},
+    {"email", F_EMAILS},
+    {"emails", F_EMAILS},
+    {"emailaddress", F_EMAILS},
+    {"emailaddresses", F_EMAILS},
+    {"mail", F_EMAILS},
+    {"phone", F_PHONES},
+    {"phones", F_PHONES},
+    {"phonenumber", F_PHONES},
+    {"mobile", F_PHONES},
+    {"mobilephone", F_PHONES},
+    {"telephone", F_PHONES},
+    {"tel", F_PHONES},
+    {"cell", F_PHONES},
+    {"linkedin", F_LINKS},
+    {"linkedinurl", F_LINKS},
+    {"linkedinprofile", F_LINKS},
+    {"url", F_LINKS},
+    {"urls", F_LINKS},
+    {"link", F_LINKS},
+    {"links", F_LINKS},
+    {"website", F_LINKS},
+    {"github", F_LINKS},
+    {"portfolio", F_LINKS},
+    {"location", F_LOCATION},
+    {"city", F_LOCATION},
+    {"source", F_SOURCE},
+    {"tags", F_TAGS},
+    {"tag", F_TAGS},
+    {"labels", F_TAGS},
+    {"resumetext", F_RESUME},
+    {"resume", F_RESUME},
+    {"ownerid", F_OWNER},
+    {"customfields", F_CUSTOM_JSON},
 };
 
 static const char *kind_name(field_kind_t kind) {
@@ -138,7 +172,8 @@ static const char *map_target(td__db_t *db, const json_t *target, column_t *col)
     }
   }
   if (strncmp(t, "custom_fields.", 14) == 0) {
-    if (strlen(t + 14) >= sizeof col->key || td__custom_field_type(db, "candidate", t + 14, col->type, NULL) != 0)
+    if (strlen(t + 14) >= sizeof col->key ||
+        td__custom_field_type(db, "candidate", t + 14, col->type, NULL) != 0)
       return "names no candidate custom field; define it first with POST /api/v1/custom-fields";
     col->kind = F_CUSTOM;
     snprintf(col->key, sizeof col->key, "%s", t + 14);
@@ -152,7 +187,8 @@ static const char *map_target(td__db_t *db, const json_t *target, column_t *col)
 static void fail_mapping(td__ctx_t *ctx, const char *header, const char *message) {
   td__json_pointer_t p = {0};
   char *pointer = NULL;
-  if (td__json_pointer_push_key(&p, "mapping", 7) == 0 && td__json_pointer_push_key(&p, header, strlen(header)) == 0)
+  if (td__json_pointer_push_key(&p, "mapping", 7) == 0 &&
+      td__json_pointer_push_key(&p, header, strlen(header)) == 0)
     pointer = td__xstrdup(td__json_pointer_str(&p));
   td__json_pointer_free(&p);
   td__fail_field(ctx, pointer ? pointer : "/mapping", message);
@@ -290,8 +326,10 @@ static const char *add_custom_json(json_t *body, const char *v) {
     return "the custom_fields column must hold a JSON object";
   }
   json_t *cf = json_object_get(body, "custom_fields");
-  if (cf == NULL) json_object_set(body, "custom_fields", obj);
-  else json_object_update_missing(cf, obj);
+  if (cf == NULL)
+    json_object_set(body, "custom_fields", obj);
+  else
+    json_object_update_missing(cf, obj);
   json_decref(obj);
   return NULL;
 }
@@ -383,8 +421,8 @@ static char *field_reason(const json_t *columns, const char *pointer, const char
 
 /* Checks a body against CandidateCreate; the first error becomes the reason. */
 static char *schema_reason(const json_t *openapi, const json_t *columns, const json_t *body) {
-  const json_t *schema = json_object_get(json_object_get(json_object_get(openapi, "components"), "schemas"),
-                                         "CandidateCreate");
+  const json_t *schema =
+      json_object_get(json_object_get(json_object_get(openapi, "components"), "schemas"), "CandidateCreate");
   if (schema == NULL) return NULL;
   td__schema_errors_t errors = {0};
   char *reason = NULL;
@@ -402,12 +440,18 @@ static char sniff_delimiter(const char *csv, size_t len) {
   bool quoted = false;
   for (size_t i = 0; i < len; i++) {
     char c = csv[i];
-    if (c == '"') quoted = !quoted;
-    else if (quoted) continue;
-    else if (c == '\n' || c == '\r') break;
-    else if (c == ',') commas++;
-    else if (c == ';') semis++;
-    else if (c == '\t') tabs++;
+    if (c == '"')
+      quoted = !quoted;
+    else if (quoted)
+      continue;
+    else if (c == '\n' || c == '\r')
+      break;
+    else if (c == ',')
+      commas++;
+    else if (c == ';')
+      semis++;
+    else if (c == '\t')
+      tabs++;
   }
   if (semis > commas && semis >= tabs) return ';';
   if (tabs > commas && tabs > semis) return '\t';
@@ -427,7 +471,8 @@ static int plan_header(td__ctx_t *ctx, td__csv_reader_t *r, const json_t *mappin
                        column_t **cols, size_t *ncols) {
   td__csv_record_t rec;
   if (td__csv_next(r, &rec) != 1)
-    return td__fail(ctx, 422, "Empty file", "the file has no header row: its first line must name the columns");
+    return td__fail(ctx, 422, "Empty file",
+                    "the file has no header row: its first line must name the columns");
   if (rec.error) {
     char detail[256];
     snprintf(detail, sizeof detail, "the header row is malformed: %s", rec.error);
@@ -460,7 +505,8 @@ int td__import_plan(td__ctx_t *ctx, const char *csv, size_t len, const json_t *m
       json_decref(body);
       free(reason);
       char detail[160];
-      snprintf(detail, sizeof detail, "the file has more than %zu rows; split it into smaller files", max_rows);
+      snprintf(detail, sizeof detail, "the file has more than %zu rows; split it into smaller files",
+               max_rows);
       rc = td__fail(ctx, 422, "Too many rows", detail);
       break;
     }
@@ -487,9 +533,11 @@ void td__import_plan_free(td__import_plan_t *plan) {
 
 /* ---------- apply ---------- */
 
-static void add_result(td__import_summary_t *s, size_t line, const char *status, const char *key, const char *value) {
+static void add_result(td__import_summary_t *s, size_t line, const char *status, const char *key,
+                       const char *value) {
   if (s->rows == NULL) s->rows = json_array();
-  json_array_append_new(s->rows, json_pack("{s:I,s:s,s:s}", "line", (json_int_t)line, "status", status, key, value));
+  json_array_append_new(s->rows,
+                        json_pack("{s:I,s:s,s:s}", "line", (json_int_t)line, "status", status, key, value));
 }
 
 /* The reason a refusal on ctx gives for a row: its first field error, else its detail. */
@@ -512,8 +560,10 @@ static int apply_row(td__ctx_t *ctx, const td__import_plan_t *plan, const td__im
   if (rc == 0 && ctx->problem == NULL) {
     add_result(s, row->line, created ? "created" : "merged", "candidate_id",
                json_string_value(json_object_get(out, "id")));
-    if (created) s->created++;
-    else s->merged++;
+    if (created)
+      s->created++;
+    else
+      s->merged++;
     json_decref(out);
     return td__db_release(ctx->db, "import_row");
   }
@@ -558,10 +608,10 @@ void td__import_summary_free(td__import_summary_t *summary) {
 static json_t *import_json(td__stmt_t *st, bool with_rows) {
   char at[32];
   td__time_format(td__stmt_int(st, 8), at, sizeof at);
-  json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:s}", "id", td__stmt_text(st, 1), "status", td__stmt_text(st, 2),
-                          "created", (json_int_t)td__stmt_int(st, 3), "merged", (json_int_t)td__stmt_int(st, 4),
-                          "rejected", (json_int_t)td__stmt_int(st, 5), "created_by", td__row_text(st, 7),
-                          "created_at", at);
+  json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:s}", "id", td__stmt_text(st, 1), "status",
+                          td__stmt_text(st, 2), "created", (json_int_t)td__stmt_int(st, 3), "merged",
+                          (json_int_t)td__stmt_int(st, 4), "rejected", (json_int_t)td__stmt_int(st, 5),
+                          "created_by", td__row_text(st, 7), "created_at", at);
   if (with_rows) {
     json_error_t jerr;
     json_t *report = json_loads(td__stmt_text(st, 6), 0, &jerr);
@@ -596,12 +646,14 @@ int td__import_record(td__ctx_t *ctx, const td__import_plan_t *plan, const td__i
   *out = NULL;
   char id[TD_ID_MAX];
   td__id_new("imp", id);
-  json_t *report = json_pack("{s:o,s:o}", "columns", plan->columns ? json_incref(plan->columns) : json_array(),
-                             "rows", summary->rows ? json_incref(summary->rows) : json_array());
+  json_t *report =
+      json_pack("{s:o,s:o}", "columns", plan->columns ? json_incref(plan->columns) : json_array(), "rows",
+                summary->rows ? json_incref(summary->rows) : json_array());
   char *text = json_dumps(report, JSON_COMPACT);
   json_decref(report);
-  td__stmt_t *st = td__db_stmt(ctx->db, "INSERT INTO imports(id, status, created, merged, rejected, report,"
-                                        " created_by, created_at) VALUES (?, 'completed', ?, ?, ?, ?, ?, ?)");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "INSERT INTO imports(id, status, created, merged, rejected, report,"
+                               " created_by, created_at) VALUES (?, 'completed', ?, ?, ?, ?, ?, ?)");
   int rc = TD_EIO;
   if (st && text) {
     td__stmt_bind_text(st, 1, id);
@@ -615,9 +667,10 @@ int td__import_record(td__ctx_t *ctx, const td__import_plan_t *plan, const td__i
   }
   free(text);
   if (rc == 0)
-    rc = td__event_emit(ctx, "import.completed", "import", id,
-                        json_pack("{s:s,s:I,s:I,s:I}", "import_id", id, "created", (json_int_t)summary->created,
-                                  "merged", (json_int_t)summary->merged, "rejected", (json_int_t)summary->rejected));
+    rc = td__event_emit(
+        ctx, "import.completed", "import", id,
+        json_pack("{s:s,s:I,s:I,s:I}", "import_id", id, "created", (json_int_t)summary->created, "merged",
+                  (json_int_t)summary->merged, "rejected", (json_int_t)summary->rejected));
   if (rc) return td__fail_internal(ctx, rc);
   return load_import(ctx, id, out);
 }
@@ -632,7 +685,8 @@ int td__import_list(td__ctx_t *ctx, int limit, int64_t after, json_t **items, in
   *items = NULL;
   *next_rowid = 0;
   if (!td__policy_can(&ctx->principal, TD_RES_IMPORT, TD_ACT_READ)) return td__fail_forbidden(ctx);
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT " IMPORT_COLUMNS " FROM imports WHERE rowid > ? ORDER BY rowid LIMIT ?");
+  td__stmt_t *st =
+      td__db_stmt(ctx->db, "SELECT " IMPORT_COLUMNS " FROM imports WHERE rowid > ? ORDER BY rowid LIMIT ?");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_int(st, 1, after);
   td__stmt_bind_int(st, 2, limit + 1);

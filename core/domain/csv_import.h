@@ -31,9 +31,9 @@
 #include "util/id.h"
 
 typedef struct td__import_row {
-  size_t line;   /* 1-based line of the file where the row starts */
-  json_t *body;  /* the CandidateCreate body (owned), or NULL when rejected */
-  char *reason;  /* why the row was rejected (owned), or NULL */
+  size_t line;  /* 1-based line of the file where the row starts */
+  json_t *body; /* the CandidateCreate body (owned), or NULL when rejected */
+  char *reason; /* why the row was rejected (owned), or NULL */
 } td__import_row_t;
 
 typedef struct td__import_plan {
@@ -44,7 +44,7 @@ typedef struct td__import_plan {
 
 typedef struct td__import_summary {
   int64_t created, merged, rejected;
-  json_t *rows;    /* [{"line", "status", "candidate_id" | "reason"}] (owned) */
+  json_t *rows; /* [{"line", "status", "candidate_id" | "reason"}] (owned) */
 } td__import_summary_t;
 
 /* Adds one "HEADER:FIELD" (split at the last ':'; FIELD may be empty to ignore the column)

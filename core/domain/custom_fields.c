@@ -27,8 +27,9 @@ static const char *check_value(const char *type, const json_t *options, const js
   if (strcmp(type, "boolean") == 0) return json_is_boolean(v) ? NULL : "must be true or false";
   if (strcmp(type, "date") == 0) {
     int64_t ms;
-    return json_is_string(v) && td__date_parse(json_string_value(v), &ms) == 0 ? NULL
-                                                                              : "must be a date (YYYY-MM-DD)";
+    return json_is_string(v) && td__date_parse(json_string_value(v), &ms) == 0
+               ? NULL
+               : "must be a date (YYYY-MM-DD)";
   }
   bool multi = strcmp(type, "multi_select") == 0;
   if (strcmp(type, "single_select") == 0 || multi) {
@@ -58,7 +59,8 @@ int td__custom_fields_validate(td__ctx_t *ctx, const char *entity, const json_t 
   json_t *v;
   char pointer[300];
   json_error_t jerr;
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT type, options FROM custom_fields WHERE entity = ? AND key = ?");
+  td__stmt_t *st =
+      td__db_stmt(ctx->db, "SELECT type, options FROM custom_fields WHERE entity = ? AND key = ?");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   json_object_foreach((json_t *)values, key, v) { /* a NULL values has no members */
     snprintf(pointer, sizeof pointer, "%s/%s", pointer_prefix, key);
@@ -67,7 +69,8 @@ int td__custom_fields_validate(td__ctx_t *ctx, const char *entity, const json_t 
     int rc = td__stmt_step(st);
     if (rc < 0) return td__fail_internal(ctx, rc);
     if (rc == 0) {
-      td__fail_field(ctx, pointer, "is not a defined custom field; define it with POST /api/v1/custom-fields");
+      td__fail_field(ctx, pointer,
+                     "is not a defined custom field; define it with POST /api/v1/custom-fields");
       failures++;
       continue;
     }
@@ -159,8 +162,10 @@ static int load_def(td__ctx_t *ctx, const char *id, json_t **out, int64_t *versi
   if (rowid) *rowid = td__stmt_int(st, 0);
   json_t *def = def_json(st, version);
   td__stmt_reset(st);
-  if (out) *out = def;
-  else json_decref(def);
+  if (out)
+    *out = def;
+  else
+    json_decref(def);
   return 0;
 }
 
@@ -195,14 +200,16 @@ static void check_options(td__ctx_t *ctx, const char *type, const json_t *option
 /* How many records of entity hold a non-null value for key (with option set: hold that
  * option, as the value or inside a multi_select list). Applications have no custom field
  * column, so they never hold values. */
-static int count_values(td__db_t *db, const char *entity, const char *key, const char *option, int64_t *count) {
+static int count_values(td__db_t *db, const char *entity, const char *key, const char *option,
+                        int64_t *count) {
   static const char *const any_sql[] = {
       "SELECT count(*) FROM candidates WHERE coalesce(json_type(custom_fields, ?1), 'null') <> 'null'",
       "SELECT count(*) FROM jobs WHERE coalesce(json_type(custom_fields, ?1), 'null') <> 'null'"};
   static const char *const option_sql[] = {
       "SELECT count(*) FROM candidates c WHERE EXISTS"
       " (SELECT 1 FROM json_each(c.custom_fields, ?1) e WHERE e.value = ?2)",
-      "SELECT count(*) FROM jobs j WHERE EXISTS (SELECT 1 FROM json_each(j.custom_fields, ?1) e WHERE e.value = ?2)"};
+      "SELECT count(*) FROM jobs j WHERE EXISTS (SELECT 1 FROM json_each(j.custom_fields, ?1) e WHERE "
+      "e.value = ?2)"};
   *count = 0;
   int which = strcmp(entity, "candidate") == 0 ? 0 : strcmp(entity, "job") == 0 ? 1 : -1;
   if (which < 0) return 0;
@@ -236,8 +243,9 @@ int td__custom_field_create(td__ctx_t *ctx, const json_t *body, json_t **out, in
   char id[TD_ID_MAX];
   td__id_new("cfd", id);
   char *options_text = options ? json_dumps(options, JSON_COMPACT) : td__xstrdup("[]");
-  td__stmt_t *st = td__db_stmt(ctx->db, "INSERT INTO custom_fields(id, entity, key, label, type, options, required,"
-                                        " sensitive, created_at) VALUES (?,?,?,?,?,?,?,?,?)");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "INSERT INTO custom_fields(id, entity, key, label, type, options, required,"
+                               " sensitive, created_at) VALUES (?,?,?,?,?,?,?,?,?)");
   int rc = TD_EIO;
   if (st) {
     td__stmt_bind_text(st, 1, id);
@@ -254,7 +262,8 @@ int td__custom_field_create(td__ctx_t *ctx, const json_t *body, json_t **out, in
   free(options_text);
   if (rc == TD_ECONFLICT) {
     td__fail(ctx, 409, "Conflict", "a custom field with this key already exists for this entity");
-    return td__fail_field(ctx, "/key", "is already defined for this entity; choose another key or PATCH the field");
+    return td__fail_field(ctx, "/key",
+                          "is already defined for this entity; choose another key or PATCH the field");
   }
   if (rc) return td__fail_internal(ctx, rc);
   rc = emit_def_event(ctx, "custom_field.created", id,
@@ -274,7 +283,8 @@ int td__custom_field_list(td__ctx_t *ctx, const char *entity, int limit, int64_t
   *items = NULL;
   *next_rowid = 0;
   if (!td__policy_can(&ctx->principal, TD_RES_CUSTOM_FIELD, TD_ACT_READ)) return td__fail_forbidden(ctx);
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT " DEF_COLUMNS " FROM custom_fields WHERE rowid > ?1"
+  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT " DEF_COLUMNS
+                                        " FROM custom_fields WHERE rowid > ?1"
                                         " AND (?2 IS NULL OR entity = ?2) ORDER BY rowid LIMIT ?3");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_int(st, 1, after);
@@ -332,7 +342,8 @@ static int check_update(td__ctx_t *ctx, const json_t *cur, const json_t *body, c
   return 0;
 }
 
-int td__custom_field_update(td__ctx_t *ctx, const char *id, const json_t *body, json_t **out, int64_t *version) {
+int td__custom_field_update(td__ctx_t *ctx, const char *id, const json_t *body, json_t **out,
+                            int64_t *version) {
   *out = NULL;
   if (!td__policy_can(&ctx->principal, TD_RES_CUSTOM_FIELD, TD_ACT_UPDATE)) return td__fail_forbidden(ctx);
   json_t *cur = NULL;
@@ -347,9 +358,10 @@ int td__custom_field_update(td__ctx_t *ctx, const char *id, const json_t *body, 
   const json_t *required = json_object_get(body, "required");
   const json_t *sensitive = json_object_get(body, "sensitive");
   td__stmt_t *st = rc ? NULL
-                      : td__db_stmt(ctx->db, "UPDATE custom_fields SET label = CASE WHEN ?1 THEN ?2 ELSE label END,"
-                                             " type = ?3, options = ?4, required = coalesce(?5, required),"
-                                             " sensitive = coalesce(?6, sensitive) WHERE rowid = ?7");
+                      : td__db_stmt(ctx->db,
+                                    "UPDATE custom_fields SET label = CASE WHEN ?1 THEN ?2 ELSE label END,"
+                                    " type = ?3, options = ?4, required = coalesce(?5, required),"
+                                    " sensitive = coalesce(?6, sensitive) WHERE rowid = ?7");
   if (rc == 0 && st == NULL) rc = td__fail_internal(ctx, TD_EIO);
   if (rc == 0) {
     td__stmt_bind_int(st, 1, label != NULL);
@@ -407,10 +419,12 @@ int td__custom_field_delete(td__ctx_t *ctx, const char *id, bool purge) {
   const char *key = json_string_value(json_object_get(cur, "key"));
   int64_t n = 0, purged = 0;
   rc = count_values(ctx->db, entity, key, NULL, &n);
-  if (rc) rc = td__fail_internal(ctx, rc);
+  if (rc)
+    rc = td__fail_internal(ctx, rc);
   else if (n && !purge) {
     td__fail(ctx, 409, "Conflict",
-             "records hold values for this field; clear them first, or delete with ?purge=true to remove them too");
+             "records hold values for this field; clear them first, or delete with ?purge=true to remove "
+             "them too");
     rc = TD_ECONFLICT;
   }
   if (rc == 0 && (rc = purge_values(ctx, entity, key, &purged)) != 0) rc = td__fail_internal(ctx, rc);
@@ -421,8 +435,9 @@ int td__custom_field_delete(td__ctx_t *ctx, const char *id, bool purge) {
     if ((rc = td__stmt_run(st)) != 0) rc = td__fail_internal(ctx, rc);
   }
   if (rc == 0)
-    rc = emit_def_event(ctx, "custom_field.deleted", id,
-                        json_pack("{s:s,s:s,s:I}", "entity", entity, "key", key, "purged", (json_int_t)purged));
+    rc = emit_def_event(
+        ctx, "custom_field.deleted", id,
+        json_pack("{s:s,s:s,s:I}", "entity", entity, "key", key, "purged", (json_int_t)purged));
   json_decref(cur);
   return rc;
 }

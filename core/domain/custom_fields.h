@@ -38,7 +38,8 @@ int td__custom_field_list(td__ctx_t *ctx, const char *entity, int limit, int64_t
 /* Applies a validated PATCH body (label, type, options, required, sensitive). The caller
  * checks If-Match against td__custom_field_get's version first, in the same transaction.
  * Emits custom_field.updated. */
-int td__custom_field_update(td__ctx_t *ctx, const char *id, const json_t *body, json_t **out, int64_t *version);
+int td__custom_field_update(td__ctx_t *ctx, const char *id, const json_t *body, json_t **out,
+                            int64_t *version);
 /* Deletes a definition. While records hold values for it, refuses with 409 unless purge,
  * which also removes those values (bumping each record's version). Emits
  * custom_field.deleted with the number of records purged. */

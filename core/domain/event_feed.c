@@ -11,7 +11,7 @@
 
 #define TYPE_MAX 64
 
-#define EVENT_COLUMNS                                                                                        \
+#define EVENT_COLUMNS \
   "rowid, id, type, version, occurred_at, actor_id, actor_kind, subject_type, subject_id, data"
 
 /* One segment of a type: [a-z][a-z0-9_]*. Returns its length, 0 when there is none. */
@@ -56,8 +56,8 @@ int td__event_feed_position(td__ctx_t *ctx, const char *event_id, int64_t *rowid
   int rc = td__stmt_step(st);
   if (rc < 0) return td__fail_internal(ctx, rc);
   if (rc == 0)
-    return td__fail_query(ctx, "after",
-                          "is not the id of an event in the feed; pass the id of the last event you processed");
+    return td__fail_query(
+        ctx, "after", "is not the id of an event in the feed; pass the id of the last event you processed");
   *rowid = td__stmt_int(st, 0);
   td__stmt_reset(st);
   return 0;
@@ -77,13 +77,15 @@ static int last_position(td__ctx_t *ctx, int64_t *out) {
 /* A page for a `prefix.*` filter: scans at most TD_EVENT_FEED_SCAN positions in feed order
  * (types under one prefix are few but a type index would return them type by type, and
  * sorting them back into feed order costs as much as the whole prefix holds). */
-static int prefix_page(td__ctx_t *ctx, const char *type, int limit, int64_t after, json_t **items, int64_t *next) {
+static int prefix_page(td__ctx_t *ctx, const char *type, int limit, int64_t after, json_t **items,
+                       int64_t *next) {
   char prefix[TYPE_MAX + 1];
   size_t n = strlen(type) - 1; /* keeps the '.' before the '*' */
   memcpy(prefix, type, n);
   prefix[n] = '\0';
   int64_t upto = after > INT64_MAX - TD_EVENT_FEED_SCAN ? INT64_MAX : after + TD_EVENT_FEED_SCAN;
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT " EVENT_COLUMNS " FROM events WHERE rowid > ?1 AND rowid <= ?2"
+  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT " EVENT_COLUMNS
+                                        " FROM events WHERE rowid > ?1 AND rowid <= ?2"
                                         " AND substr(type, 1, ?3) = ?4 ORDER BY rowid LIMIT ?5");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_int(st, 1, after);
@@ -117,11 +119,13 @@ int td__event_feed_page(td__ctx_t *ctx, const char *type, int limit, int64_t aft
   td__stmt_t *st;
   if (type) {
     /* events_type (type, rowid) gives these in feed order without a sort. */
-    st = td__db_stmt(ctx->db, "SELECT " EVENT_COLUMNS " FROM events WHERE rowid > ?1 AND type = ?3"
+    st = td__db_stmt(ctx->db, "SELECT " EVENT_COLUMNS
+                              " FROM events WHERE rowid > ?1 AND type = ?3"
                               " ORDER BY rowid LIMIT ?2");
     if (st) td__stmt_bind_text(st, 3, type);
   } else {
-    st = td__db_stmt(ctx->db, "SELECT " EVENT_COLUMNS " FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2");
+    st =
+        td__db_stmt(ctx->db, "SELECT " EVENT_COLUMNS " FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2");
   }
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_int(st, 1, after);

@@ -13,8 +13,9 @@ int td__event_emit(td__ctx_t *ctx, const char *type, const char *subject_type, c
   if (data == NULL) data = json_object();
   char *text = json_dumps(data, JSON_COMPACT);
   json_decref(data);
-  td__stmt_t *st = td__db_stmt(ctx->db, "INSERT INTO events(id, type, occurred_at, actor_id, actor_kind,"
-                                        " subject_type, subject_id, data, cause) VALUES (?,?,?,?,?,?,?,?,?)");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "INSERT INTO events(id, type, occurred_at, actor_id, actor_kind,"
+                               " subject_type, subject_id, data, cause) VALUES (?,?,?,?,?,?,?,?,?)");
   int rc = TD_EIO;
   if (st && text) {
     td__stmt_bind_text(st, 1, id);

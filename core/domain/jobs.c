@@ -22,18 +22,20 @@ int td__job_stage_lookup(td__db_t *db, const char *job_id, const char *stage_id,
                          int64_t *stage_rowid, char *type_out, int *position) {
   td__stmt_t *st;
   if (stage_id != NULL) {
-    st = td__db_stmt(db, "SELECT j.rowid, s.rowid, s.type, s.position FROM jobs j"
-                         " JOIN stages s ON s.job_rowid = j.rowid"
-                         " WHERE j.id = ? AND s.id = ? AND s.deleted_at IS NULL");
+    st = td__db_stmt(db,
+                     "SELECT j.rowid, s.rowid, s.type, s.position FROM jobs j"
+                     " JOIN stages s ON s.job_rowid = j.rowid"
+                     " WHERE j.id = ? AND s.id = ? AND s.deleted_at IS NULL");
     if (st == NULL) return TD_EIO;
     td__stmt_bind_text(st, 1, job_id);
     td__stmt_bind_text(st, 2, stage_id);
   } else {
     /* The applied-type stage first, then any stage, each by position. */
-    st = td__db_stmt(db, "SELECT j.rowid, s.rowid, s.type, s.position FROM jobs j"
-                         " JOIN stages s ON s.job_rowid = j.rowid"
-                         " WHERE j.id = ? AND s.deleted_at IS NULL"
-                         " ORDER BY (s.type <> 'applied'), s.position, s.rowid LIMIT 1");
+    st = td__db_stmt(db,
+                     "SELECT j.rowid, s.rowid, s.type, s.position FROM jobs j"
+                     " JOIN stages s ON s.job_rowid = j.rowid"
+                     " WHERE j.id = ? AND s.deleted_at IS NULL"
+                     " ORDER BY (s.type <> 'applied'), s.position, s.rowid LIMIT 1");
     if (st == NULL) return TD_EIO;
     td__stmt_bind_text(st, 1, job_id);
   }
@@ -55,8 +57,9 @@ int td__job_open_opening(td__db_t *db, int64_t job_rowid, const char *opening_id
     td__stmt_bind_int(st, 1, job_rowid);
     td__stmt_bind_text(st, 2, opening_id);
   } else {
-    st = td__db_stmt(db, "SELECT id FROM openings WHERE job_rowid = ? AND status = 'open'"
-                         " ORDER BY target_date IS NULL, target_date, rowid LIMIT 1");
+    st = td__db_stmt(db,
+                     "SELECT id FROM openings WHERE job_rowid = ? AND status = 'open'"
+                     " ORDER BY target_date IS NULL, target_date, rowid LIMIT 1");
     if (st == NULL) return TD_EIO;
     td__stmt_bind_int(st, 1, job_rowid);
   }
@@ -84,8 +87,9 @@ static const struct team_list {
 static json_t *team_json(td__db_t *db, int64_t job_rowid) {
   json_t *team = json_object();
   for (size_t i = 0; i < TEAM_LISTS; i++) json_object_set_new(team, team_lists[i].key, json_array());
-  td__stmt_t *st = td__db_stmt(db, "SELECT user_id, role FROM job_team WHERE job_rowid = ?"
-                                   " ORDER BY role, position, user_id");
+  td__stmt_t *st = td__db_stmt(db,
+                               "SELECT user_id, role FROM job_team WHERE job_rowid = ?"
+                               " ORDER BY role, position, user_id");
   if (st == NULL) goto fail;
   td__stmt_bind_int(st, 1, job_rowid);
   int rc;
@@ -103,8 +107,9 @@ fail:
 }
 
 static json_t *openings_json(td__db_t *db, int64_t job_rowid) {
-  td__stmt_t *st = td__db_stmt(db, "SELECT id, target_date, status, close_reason, filled_by_application,"
-                                   " created_at, closed_at FROM openings WHERE job_rowid = ? ORDER BY rowid");
+  td__stmt_t *st = td__db_stmt(db,
+                               "SELECT id, target_date, status, close_reason, filled_by_application,"
+                               " created_at, closed_at FROM openings WHERE job_rowid = ? ORDER BY rowid");
   if (st == NULL) return NULL;
   td__stmt_bind_int(st, 1, job_rowid);
   json_t *list = json_array();
@@ -128,9 +133,10 @@ static json_t *openings_json(td__db_t *db, int64_t job_rowid) {
 }
 
 json_t *td__job_json(td__ctx_t *ctx, int64_t rowid, int64_t *version) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT id, title, department, location, employment_type, status,"
-                                        " confidential, custom_fields, created_at, updated_at, version"
-                                        " FROM jobs WHERE rowid = ?");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "SELECT id, title, department, location, employment_type, status,"
+                               " confidential, custom_fields, created_at, updated_at, version"
+                               " FROM jobs WHERE rowid = ?");
   if (st == NULL) return NULL;
   td__stmt_bind_int(st, 1, rowid);
   if (td__stmt_step(st) != 1) return NULL;
@@ -221,7 +227,8 @@ static void check_team(td__ctx_t *ctx, const json_t *team) {
 
 static int date_ok(const json_t *v) {
   int64_t ms;
-  return v == NULL || json_is_null(v) || (json_is_string(v) && td__date_parse(json_string_value(v), &ms) == 0);
+  return v == NULL || json_is_null(v) ||
+         (json_is_string(v) && td__date_parse(json_string_value(v), &ms) == 0);
 }
 
 /* Openings on create: a count, or a list of {target_date?}. */
@@ -263,7 +270,8 @@ static int check_opening_change(td__ctx_t *ctx, int64_t job_rowid, size_t i, con
   const char *id = json_string_value(json_object_get(item, "id"));
   const char *status = json_string_value(json_object_get(item, "status"));
   const char *reason = json_string_value(json_object_get(item, "close_reason"));
-  if (!date_ok(json_object_get(item, "target_date"))) opening_field(ctx, i, "target_date", "must be a date (YYYY-MM-DD)");
+  if (!date_ok(json_object_get(item, "target_date")))
+    opening_field(ctx, i, "target_date", "must be a date (YYYY-MM-DD)");
   if (id == NULL) {
     if (status && strcmp(status, "open") != 0)
       return opening_field(ctx, i, "status", "a new opening starts open; add it, then close it by its id");
@@ -276,10 +284,12 @@ static int check_opening_change(td__ctx_t *ctx, int64_t job_rowid, size_t i, con
   bool closing = status && strcmp(status, "closed") == 0;
   bool closed_after = closing || (status == NULL && strcmp(cur, "closed") == 0);
   if (status && strcmp(cur, "filled") == 0)
-    return opening_field(ctx, i, "status", "the opening was filled by a hire; its status changes only through hiring");
+    return opening_field(ctx, i, "status",
+                         "the opening was filled by a hire; its status changes only through hiring");
   if (closing && (reason == NULL || reason[0] == '\0'))
     return opening_field(ctx, i, "close_reason", "is required when closing an opening: say why it closes");
-  if (reason && !closed_after) return opening_field(ctx, i, "close_reason", "only a closed opening has a close reason");
+  if (reason && !closed_after)
+    return opening_field(ctx, i, "close_reason", "only a closed opening has a close reason");
   return 0;
 }
 
@@ -299,8 +309,9 @@ static int write_team(td__ctx_t *ctx, int64_t job_rowid, const json_t *team) {
     size_t i;
     json_t *v;
     json_array_foreach(list, i, v) {
-      td__stmt_t *ins = td__db_stmt(ctx->db, "INSERT OR IGNORE INTO job_team(job_rowid, user_id, role, position)"
-                                             " VALUES (?, ?, ?, ?)");
+      td__stmt_t *ins = td__db_stmt(ctx->db,
+                                    "INSERT OR IGNORE INTO job_team(job_rowid, user_id, role, position)"
+                                    " VALUES (?, ?, ?, ?)");
       if (ins == NULL) return TD_EIO;
       td__stmt_bind_int(ins, 1, job_rowid);
       td__stmt_bind_text(ins, 2, json_string_value(v));
@@ -326,8 +337,9 @@ static bool on_team(td__db_t *db, int64_t job_rowid, const char *user_id) {
 static int add_opening(td__ctx_t *ctx, int64_t job_rowid, const char *target_date) {
   char id[TD_ID_MAX];
   td__id_new("opn", id);
-  td__stmt_t *st = td__db_stmt(ctx->db, "INSERT INTO openings(id, job_rowid, target_date, status, created_at)"
-                                        " VALUES (?, ?, ?, 'open', ?)");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "INSERT INTO openings(id, job_rowid, target_date, status, created_at)"
+                               " VALUES (?, ?, ?, 'open', ?)");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_text(st, 1, id);
   td__stmt_bind_int(st, 2, job_rowid);
@@ -342,7 +354,8 @@ static int create_openings(td__ctx_t *ctx, int64_t job_rowid, const json_t *open
   int rc = 0;
   if (openings == NULL) return add_opening(ctx, job_rowid, NULL);
   if (json_is_integer(openings)) {
-    for (json_int_t n = 0; rc == 0 && n < json_integer_value(openings); n++) rc = add_opening(ctx, job_rowid, NULL);
+    for (json_int_t n = 0; rc == 0 && n < json_integer_value(openings); n++)
+      rc = add_opening(ctx, job_rowid, NULL);
     return rc;
   }
   size_t i;
@@ -361,13 +374,14 @@ static int apply_opening_change(td__ctx_t *ctx, int64_t job_rowid, const json_t 
   const char *status = json_string_value(json_object_get(item, "status"));
   const json_t *reason = json_object_get(item, "close_reason");
   td__stmt_t *st = td__db_stmt(
-      ctx->db, "UPDATE openings SET"
-               " target_date = CASE WHEN ?1 THEN ?2 ELSE target_date END,"
-               " status = coalesce(?3, status),"
-               " close_reason = CASE WHEN ?3 = 'open' THEN NULL WHEN ?4 THEN ?5 ELSE close_reason END,"
-               " closed_at = CASE WHEN ?3 = 'open' THEN NULL WHEN ?3 = 'closed' THEN coalesce(closed_at, ?6)"
-               " ELSE closed_at END"
-               " WHERE job_rowid = ?7 AND id = ?8");
+      ctx->db,
+      "UPDATE openings SET"
+      " target_date = CASE WHEN ?1 THEN ?2 ELSE target_date END,"
+      " status = coalesce(?3, status),"
+      " close_reason = CASE WHEN ?3 = 'open' THEN NULL WHEN ?4 THEN ?5 ELSE close_reason END,"
+      " closed_at = CASE WHEN ?3 = 'open' THEN NULL WHEN ?3 = 'closed' THEN coalesce(closed_at, ?6)"
+      " ELSE closed_at END"
+      " WHERE job_rowid = ?7 AND id = ?8");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, date != NULL);
   td__stmt_bind_text(st, 2, json_string_value(date));
@@ -413,8 +427,9 @@ static int merge_custom_fields(td__db_t *db, int64_t job_rowid, const json_t *pa
 /* A short summary of the job for event payloads (custom fields and the team stay out of
  * the outbox: subscribers fetch the job when they need more), and its current version. */
 static json_t *job_summary(td__db_t *db, int64_t rowid, int64_t *version) {
-  td__stmt_t *st = td__db_stmt(db, "SELECT id, title, department, status, confidential, version"
-                                   " FROM jobs WHERE rowid = ?");
+  td__stmt_t *st = td__db_stmt(db,
+                               "SELECT id, title, department, status, confidential, version"
+                               " FROM jobs WHERE rowid = ?");
   if (st == NULL) return NULL;
   td__stmt_bind_int(st, 1, rowid);
   if (td__stmt_step(st) != 1) return NULL;
@@ -494,9 +509,10 @@ static int insert_job(td__ctx_t *ctx, const json_t *body, char id[TD_ID_MAX], in
   td__id_new("job", id);
   const char *status = json_string_value(json_object_get(body, "status"));
   char *custom = initial_custom_fields(json_object_get(body, "custom_fields"));
-  td__stmt_t *st = td__db_stmt(ctx->db, "INSERT INTO jobs(id, title, department, location, employment_type,"
-                                        " status, confidential, custom_fields, created_at, updated_at)"
-                                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "INSERT INTO jobs(id, title, department, location, employment_type,"
+                               " status, confidential, custom_fields, created_at, updated_at)"
+                               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   int rc = TD_EIO;
   if (st && custom) {
     td__stmt_bind_text(st, 1, id);
@@ -522,8 +538,9 @@ static int keep_creator_on_team(td__ctx_t *ctx, int64_t rowid, const json_t *bod
   if (!json_is_true(json_object_get(body, "confidential")) || ctx->principal.role != TD_ROLE_RECRUITER ||
       on_team(ctx->db, rowid, ctx->principal.user_id))
     return 0;
-  td__stmt_t *st = td__db_stmt(ctx->db, "INSERT INTO job_team(job_rowid, user_id, role, position)"
-                                        " VALUES (?, ?, 'recruiter', 1000)");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "INSERT INTO job_team(job_rowid, user_id, role, position)"
+                               " VALUES (?, ?, 'recruiter', 1000)");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, rowid);
   td__stmt_bind_text(st, 2, ctx->principal.user_id);
@@ -544,7 +561,8 @@ int td__job_create(td__ctx_t *ctx, const json_t *body, json_t **out, int64_t *ve
   int64_t rowid = 0;
   int rc = insert_job(ctx, body, id, &rowid);
   if (rc == 0) {
-    rc = td__stages_copy_template(ctx, rowid, json_string_value(json_object_get(body, "pipeline_template_id")));
+    rc = td__stages_copy_template(ctx, rowid,
+                                  json_string_value(json_object_get(body, "pipeline_template_id")));
     if (rc == TD_ENOTFOUND)
       td__fail_field(ctx, "/pipeline_template_id",
                      "is not the id of a pipeline template; list them with GET /api/v1/pipeline-templates");
@@ -575,14 +593,15 @@ static int update_row(td__ctx_t *ctx, int64_t rowid, const json_t *body) {
     int rc = merge_custom_fields(ctx->db, rowid, patch, &custom);
     if (rc) return rc;
   }
-  td__stmt_t *st = td__db_stmt(
-      ctx->db, "UPDATE jobs SET title = coalesce(?1, title),"
-               " department = CASE WHEN ?2 THEN ?3 ELSE department END,"
-               " location = CASE WHEN ?4 THEN ?5 ELSE location END,"
-               " employment_type = CASE WHEN ?6 THEN ?7 ELSE employment_type END,"
-               " status = coalesce(?8, status), confidential = coalesce(?9, confidential),"
-               " custom_fields = coalesce(?10, custom_fields), updated_at = ?11, version = version + 1"
-               " WHERE rowid = ?12");
+  td__stmt_t *st =
+      td__db_stmt(ctx->db,
+                  "UPDATE jobs SET title = coalesce(?1, title),"
+                  " department = CASE WHEN ?2 THEN ?3 ELSE department END,"
+                  " location = CASE WHEN ?4 THEN ?5 ELSE location END,"
+                  " employment_type = CASE WHEN ?6 THEN ?7 ELSE employment_type END,"
+                  " status = coalesce(?8, status), confidential = coalesce(?9, confidential),"
+                  " custom_fields = coalesce(?10, custom_fields), updated_at = ?11, version = version + 1"
+                  " WHERE rowid = ?12");
   int rc = TD_EIO;
   if (st) {
     const json_t *confidential = json_object_get(body, "confidential");
@@ -656,7 +675,8 @@ int td__job_update(td__ctx_t *ctx, const char *job_id, const json_t *body, json_
 }
 
 int td__job_touch(td__ctx_t *ctx, int64_t rowid, int64_t *version) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "UPDATE jobs SET version = version + 1, updated_at = ? WHERE rowid = ?");
+  td__stmt_t *st =
+      td__db_stmt(ctx->db, "UPDATE jobs SET version = version + 1, updated_at = ? WHERE rowid = ?");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, ctx->now_ms);
   td__stmt_bind_int(st, 2, rowid);
@@ -683,10 +703,11 @@ int td__job_changed(td__ctx_t *ctx, int64_t rowid, const char *changed, int64_t 
 static int list_rowids(td__ctx_t *ctx, const char *status, const char *department, int limit, int64_t after,
                        int64_t *ids, int *count) {
   char sql[1024];
-  int n = snprintf(sql, sizeof sql,
-                   "SELECT j.rowid FROM jobs j WHERE j.rowid > :after AND (%s)%s%s ORDER BY j.rowid LIMIT :limit",
-                   td__policy_job_visible(&ctx->principal), status ? " AND j.status = :status" : "",
-                   department ? " AND j.department = :department" : "");
+  int n =
+      snprintf(sql, sizeof sql,
+               "SELECT j.rowid FROM jobs j WHERE j.rowid > :after AND (%s)%s%s ORDER BY j.rowid LIMIT :limit",
+               td__policy_job_visible(&ctx->principal), status ? " AND j.status = :status" : "",
+               department ? " AND j.department = :department" : "");
   if (n < 0 || (size_t)n >= sizeof sql) return TD_EINTERNAL;
   td__stmt_t *st = td__db_prepare(ctx->db, sql);
   if (st == NULL) return TD_EIO;

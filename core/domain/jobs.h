@@ -25,8 +25,8 @@ int td__job_stage_lookup(td__db_t *db, const char *job_id, const char *stage_id,
  * open), or with opening_id NULL the open one with the earliest target date (undated last,
  * then oldest). Copies its id into id_out. Returns 0, TD_ENOTFOUND when no such open
  * opening exists, or TD_EIO. It does not change the opening: the caller marks it filled. */
-int td__job_open_opening(td__db_t *db, int64_t job_rowid, const char *opening_id /*NULL: earliest target date*/,
-                         char id_out[TD_ID_MAX]);
+int td__job_open_opening(td__db_t *db, int64_t job_rowid,
+                         const char *opening_id /*NULL: earliest target date*/, char id_out[TD_ID_MAX]);
 
 /* Copies the status of the job at rowid ("draft", "open", "on_hold", "closed") into status.
  * Returns 0, TD_ENOTFOUND or a storage error. No visibility check. */

@@ -18,9 +18,9 @@
 #define ACTIVITY_COLUMNS                                                                                   \
   "n.rowid, n.id, n.kind, n.visibility, n.author_id, n.author_kind, n.body, n.data, n.at, ap.id, u.name, " \
   "c.id"
-#define ACTIVITY_FROM                                                      \
-  " FROM activities n JOIN candidates c ON c.rowid = n.candidate_rowid"   \
-  " LEFT JOIN applications ap ON ap.rowid = n.application_rowid"          \
+#define ACTIVITY_FROM                                                   \
+  " FROM activities n JOIN candidates c ON c.rowid = n.candidate_rowid" \
+  " LEFT JOIN applications ap ON ap.rowid = n.application_rowid"        \
   " LEFT JOIN users u ON u.id = n.author_id"
 
 static json_t *activity_json(td__stmt_t *st) {
@@ -31,16 +31,18 @@ static json_t *activity_json(td__stmt_t *st) {
   json_t *data = data_text ? json_loads(data_text, 0, &err) : NULL;
   return json_pack("{s:s,s:s,s:s?,s:s,s:s,s:{s:s,s:s?,s:s?},s:s?,s:o,s:s}", "id", td__stmt_text(st, 1),
                    "candidate_id", td__stmt_text(st, 11), "application_id", td__stmt_text(st, 9), "kind",
-                   td__stmt_text(st, 2), "visibility", td__stmt_text(st, 3), "author", "kind", td__stmt_text(st, 5),
-                   "id", td__stmt_text(st, 4), "name", td__stmt_text(st, 10), "body", td__stmt_text(st, 6), "data",
-                   data ? data : json_object(), "at", at);
+                   td__stmt_text(st, 2), "visibility", td__stmt_text(st, 3), "author", "kind",
+                   td__stmt_text(st, 5), "id", td__stmt_text(st, 4), "name", td__stmt_text(st, 10), "body",
+                   td__stmt_text(st, 6), "data", data ? data : json_object(), "at", at);
 }
 
 /* Resolves the note's application: one of this candidate's that the principal may see. */
-static int note_application(td__ctx_t *ctx, int64_t candidate_rowid, const char *application_id, int64_t *rowid) {
+static int note_application(td__ctx_t *ctx, int64_t candidate_rowid, const char *application_id,
+                            int64_t *rowid) {
   *rowid = 0;
   if (application_id == NULL) return 0;
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT rowid FROM applications WHERE id = ? AND candidate_rowid = ?");
+  td__stmt_t *st =
+      td__db_stmt(ctx->db, "SELECT rowid FROM applications WHERE id = ? AND candidate_rowid = ?");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_text(st, 1, application_id);
   td__stmt_bind_int(st, 2, candidate_rowid);
@@ -85,14 +87,17 @@ int td__note_create(td__ctx_t *ctx, const char *candidate_id, const json_t *body
   int64_t app_rowid;
   if ((rc = note_application(ctx, ref.rowid, application_id, &app_rowid))) return rc;
   char id[TD_ID_MAX];
-  td__activity_t a = {.candidate_rowid = ref.rowid, .application_rowid = app_rowid, .kind = "note",
-                      .visibility = visibility, .body = text};
+  td__activity_t a = {.candidate_rowid = ref.rowid,
+                      .application_rowid = app_rowid,
+                      .kind = "note",
+                      .visibility = visibility,
+                      .body = text};
   rc = td__activity_add(ctx, &a, id);
   if (rc == 0 && strcmp(visibility, "team") == 0) rc = td__search_index_candidate(ctx->db, ref.rowid);
   if (rc == 0)
     rc = td__event_emit(ctx, "note.created", "note", id,
-                        json_pack("{s:s,s:s,s:s?,s:s}", "note_id", id, "candidate_id", ref.id, "application_id",
-                                  application_id, "visibility", visibility));
+                        json_pack("{s:s,s:s,s:s?,s:s}", "note_id", id, "candidate_id", ref.id,
+                                  "application_id", application_id, "visibility", visibility));
   if (rc) return td__fail_internal(ctx, rc);
   *out = load_activity(ctx, id);
   return *out ? 0 : td__fail_internal(ctx, TD_EIO);
@@ -110,7 +115,8 @@ int td__activity_list(td__ctx_t *ctx, const char *candidate_id, const char *kind
                  "SELECT " ACTIVITY_COLUMNS ACTIVITY_FROM
                  " WHERE n.candidate_rowid = :candidate AND (%s) AND (n.application_rowid IS NULL OR EXISTS"
                  " (SELECT 1 FROM applications a WHERE a.rowid = n.application_rowid AND (%s)))",
-                 td__policy_activity_visible(&ctx->principal), td__policy_application_visible(&ctx->principal));
+                 td__policy_activity_visible(&ctx->principal),
+                 td__policy_application_visible(&ctx->principal));
   if (kind) td__buf_puts(&sql, " AND n.kind = :kind");
   if (before > 0) td__buf_puts(&sql, " AND n.rowid < :before");
   td__buf_puts(&sql, " ORDER BY n.rowid DESC LIMIT :limit");

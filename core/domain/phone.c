@@ -101,10 +101,14 @@ int td__phone_normalize(const char *in, const char *cc, char *out, size_t out_si
   bool plus = false;
   const char *intl = NULL;
   if (collect_digits(s, n, &plus, digits, &count) && count > 0) {
-    if (plus) intl = digits;
-    else if (count > 2 && strncmp(digits, "00", 2) == 0) intl = digits + 2;
-    else if (strcmp(cc, "1") == 0 && count > 3 && strncmp(digits, "011", 3) == 0) intl = digits + 3;
-    else intl = from_national(digits, count, cc, buf, sizeof buf);
+    if (plus)
+      intl = digits;
+    else if (count > 2 && strncmp(digits, "00", 2) == 0)
+      intl = digits + 2;
+    else if (strcmp(cc, "1") == 0 && count > 3 && strncmp(digits, "011", 3) == 0)
+      intl = digits + 3;
+    else
+      intl = from_national(digits, count, cc, buf, sizeof buf);
   }
   if (intl && plausible_e164(intl)) {
     snprintf(out, out_size, "+%s", intl);

@@ -44,8 +44,9 @@ int td__stage_order_move(int64_t *ids, size_t n, size_t from, size_t to) {
 static int live_stages(td__db_t *db, int64_t job_rowid, int64_t **ids, size_t *n) {
   *ids = NULL;
   *n = 0;
-  td__stmt_t *st = td__db_stmt(db, "SELECT rowid FROM stages WHERE job_rowid = ? AND deleted_at IS NULL"
-                                   " ORDER BY position, rowid");
+  td__stmt_t *st = td__db_stmt(db,
+                               "SELECT rowid FROM stages WHERE job_rowid = ? AND deleted_at IS NULL"
+                               " ORDER BY position, rowid");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, job_rowid);
   size_t cap = 0;
@@ -113,8 +114,9 @@ static int insert_stage(td__db_t *db, int64_t job_rowid, const char *name, const
                         const json_t *sla_days, int64_t *rowid) {
   char id[TD_ID_MAX];
   td__id_new("stg", id);
-  td__stmt_t *st = td__db_stmt(db, "INSERT INTO stages(id, job_rowid, name, type, position, sla_days)"
-                                   " VALUES (?, ?, ?, ?, ?, ?)");
+  td__stmt_t *st = td__db_stmt(db,
+                               "INSERT INTO stages(id, job_rowid, name, type, position, sla_days)"
+                               " VALUES (?, ?, ?, ?, ?, ?)");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_text(st, 1, id);
   td__stmt_bind_int(st, 2, job_rowid);
@@ -136,7 +138,8 @@ static json_t *stage_row_json(td__stmt_t *st) {
   json_object_set_new(s, "name", json_string(td__stmt_text(st, 1)));
   json_object_set_new(s, "type", json_string(td__stmt_text(st, 2)));
   json_object_set_new(s, "position", json_integer(td__stmt_int(st, 3)));
-  json_object_set_new(s, "sla_days", td__stmt_is_null(st, 4) ? json_null() : json_integer(td__stmt_int(st, 4)));
+  json_object_set_new(s, "sla_days",
+                      td__stmt_is_null(st, 4) ? json_null() : json_integer(td__stmt_int(st, 4)));
   if (!td__stmt_is_null(st, 5)) {
     char at[32];
     td__time_format(td__stmt_int(st, 5), at, sizeof at);
@@ -146,9 +149,10 @@ static json_t *stage_row_json(td__stmt_t *st) {
 }
 
 json_t *td__stages_json(td__db_t *db, int64_t job_rowid, int include_deleted) {
-  td__stmt_t *st = td__db_stmt(db, "SELECT id, name, type, position, sla_days, deleted_at FROM stages"
-                                   " WHERE job_rowid = ?1 AND (?2 OR deleted_at IS NULL)"
-                                   " ORDER BY deleted_at IS NOT NULL, position, rowid");
+  td__stmt_t *st = td__db_stmt(db,
+                               "SELECT id, name, type, position, sla_days, deleted_at FROM stages"
+                               " WHERE job_rowid = ?1 AND (?2 OR deleted_at IS NULL)"
+                               " ORDER BY deleted_at IS NOT NULL, position, rowid");
   if (st == NULL) return NULL;
   td__stmt_bind_int(st, 1, job_rowid);
   td__stmt_bind_int(st, 2, include_deleted != 0);
@@ -163,8 +167,9 @@ json_t *td__stages_json(td__db_t *db, int64_t job_rowid, int include_deleted) {
 }
 
 static json_t *stage_json(td__db_t *db, int64_t stage_rowid) {
-  td__stmt_t *st = td__db_stmt(db, "SELECT id, name, type, position, sla_days, deleted_at FROM stages"
-                                   " WHERE rowid = ?");
+  td__stmt_t *st = td__db_stmt(db,
+                               "SELECT id, name, type, position, sla_days, deleted_at FROM stages"
+                               " WHERE rowid = ?");
   if (st == NULL) return NULL;
   td__stmt_bind_int(st, 1, stage_rowid);
   if (td__stmt_step(st) != 1) return NULL;
@@ -175,8 +180,9 @@ static json_t *stage_json(td__db_t *db, int64_t stage_rowid) {
 
 /* A live stage of the job by public id: its rowid and type. TD_ENOTFOUND if none. */
 static int find_stage(td__db_t *db, int64_t job_rowid, const char *stage_id, int64_t *rowid, char type[16]) {
-  td__stmt_t *st = td__db_stmt(db, "SELECT rowid, type FROM stages WHERE job_rowid = ? AND id = ?"
-                                   " AND deleted_at IS NULL");
+  td__stmt_t *st = td__db_stmt(db,
+                               "SELECT rowid, type FROM stages WHERE job_rowid = ? AND id = ?"
+                               " AND deleted_at IS NULL");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, job_rowid);
   td__stmt_bind_text(st, 2, stage_id);
@@ -199,14 +205,16 @@ static int64_t count_query(td__stmt_t *st) {
 }
 
 static int64_t live_hired_count(td__db_t *db, int64_t job_rowid) {
-  td__stmt_t *st = td__db_stmt(db, "SELECT count(*) FROM stages WHERE job_rowid = ? AND type = 'hired'"
-                                   " AND deleted_at IS NULL");
+  td__stmt_t *st = td__db_stmt(db,
+                               "SELECT count(*) FROM stages WHERE job_rowid = ? AND type = 'hired'"
+                               " AND deleted_at IS NULL");
   if (st) td__stmt_bind_int(st, 1, job_rowid);
   return count_query(st);
 }
 
 static int64_t active_in_stage(td__db_t *db, int64_t stage_rowid) {
-  td__stmt_t *st = td__db_stmt(db, "SELECT count(*) FROM applications WHERE stage_rowid = ? AND status = 'active'");
+  td__stmt_t *st =
+      td__db_stmt(db, "SELECT count(*) FROM applications WHERE stage_rowid = ? AND status = 'active'");
   if (st) td__stmt_bind_int(st, 1, stage_rowid);
   return count_query(st);
 }
@@ -221,8 +229,9 @@ static int refuse_last_hired(td__ctx_t *ctx) {
 /* ---------- stage edits ---------- */
 
 int td__stages_copy_template(td__ctx_t *ctx, int64_t job_rowid, const char *template_id) {
-  td__stmt_t *st = template_id ? td__db_stmt(ctx->db, "SELECT stages FROM pipeline_templates WHERE id = ?")
-                               : td__db_stmt(ctx->db, "SELECT stages FROM pipeline_templates WHERE is_default = 1");
+  td__stmt_t *st = template_id
+                       ? td__db_stmt(ctx->db, "SELECT stages FROM pipeline_templates WHERE id = ?")
+                       : td__db_stmt(ctx->db, "SELECT stages FROM pipeline_templates WHERE is_default = 1");
   if (st == NULL) return TD_EIO;
   if (template_id) td__stmt_bind_text(st, 1, template_id);
   int rc = td__stmt_step(st);
@@ -315,8 +324,9 @@ int td__stage_update(td__ctx_t *ctx, int64_t job_rowid, const char *stage_id, co
   if (rc == 0) rc = check_stage_change(ctx, job_rowid, type, body, &count);
   if (rc == 0) {
     const json_t *sla = json_object_get(body, "sla_days");
-    td__stmt_t *st = td__db_stmt(ctx->db, "UPDATE stages SET name = coalesce(?, name), type = coalesce(?, type),"
-                                          " sla_days = CASE WHEN ? THEN ? ELSE sla_days END WHERE rowid = ?");
+    td__stmt_t *st = td__db_stmt(ctx->db,
+                                 "UPDATE stages SET name = coalesce(?, name), type = coalesce(?, type),"
+                                 " sla_days = CASE WHEN ? THEN ? ELSE sla_days END WHERE rowid = ?");
     rc = TD_EIO;
     if (st) {
       td__stmt_bind_text(st, 1, json_string_value(json_object_get(body, "name")));
@@ -354,7 +364,8 @@ int td__stage_delete(td__ctx_t *ctx, int64_t job_rowid, const char *stage_id) {
     td__fail(ctx, 409, "Conflict", detail);
     rc = TD_ECONFLICT;
   }
-  if (rc == 0 && strcmp(type, "hired") == 0 && live_hired_count(ctx->db, job_rowid) <= 1) rc = refuse_last_hired(ctx);
+  if (rc == 0 && strcmp(type, "hired") == 0 && live_hired_count(ctx->db, job_rowid) <= 1)
+    rc = refuse_last_hired(ctx);
   if (rc == 0) {
     /* Soft delete: transitions and closed applications that name the stage still resolve. */
     td__stmt_t *st = td__db_stmt(ctx->db, "UPDATE stages SET deleted_at = ? WHERE rowid = ?");
@@ -379,13 +390,14 @@ static json_t *template_row_json(td__stmt_t *st) {
   td__time_format(td__stmt_int(st, 5), updated, sizeof updated);
   json_t *stages = json_loads(td__stmt_text(st, 3), 0, &jerr);
   return json_pack("{s:s,s:s,s:b,s:o,s:s,s:s}", "id", td__stmt_text(st, 0), "name", td__stmt_text(st, 1),
-                   "is_default", (int)td__stmt_int(st, 2), "stages", stages ? stages : json_array(), "created_at",
-                   created, "updated_at", updated);
+                   "is_default", (int)td__stmt_int(st, 2), "stages", stages ? stages : json_array(),
+                   "created_at", created, "updated_at", updated);
 }
 
 static json_t *template_json(td__db_t *db, int64_t rowid, int64_t *version) {
-  td__stmt_t *st = td__db_stmt(db, "SELECT id, name, is_default, stages, created_at, updated_at, version"
-                                   " FROM pipeline_templates WHERE rowid = ?");
+  td__stmt_t *st = td__db_stmt(db,
+                               "SELECT id, name, is_default, stages, created_at, updated_at, version"
+                               " FROM pipeline_templates WHERE rowid = ?");
   if (st == NULL) return NULL;
   td__stmt_bind_int(st, 1, rowid);
   if (td__stmt_step(st) != 1) return NULL;
@@ -408,8 +420,9 @@ static int check_template_stages(td__ctx_t *ctx, const json_t *stages) {
 
 /* Clears the current default (before another template becomes it: at most one default). */
 static int clear_default(td__db_t *db, int64_t now_ms) {
-  td__stmt_t *st = td__db_stmt(db, "UPDATE pipeline_templates SET is_default = 0, updated_at = ?,"
-                                   " version = version + 1 WHERE is_default = 1");
+  td__stmt_t *st = td__db_stmt(db,
+                               "UPDATE pipeline_templates SET is_default = 0, updated_at = ?,"
+                               " version = version + 1 WHERE is_default = 1");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, now_ms);
   return td__stmt_run(st);
@@ -423,7 +436,8 @@ static int name_taken(td__ctx_t *ctx) {
 
 int td__template_create(td__ctx_t *ctx, const json_t *body, json_t **out, int64_t *version) {
   *out = NULL;
-  if (!td__policy_can(&ctx->principal, TD_RES_PIPELINE_TEMPLATE, TD_ACT_CREATE)) return td__fail_forbidden(ctx);
+  if (!td__policy_can(&ctx->principal, TD_RES_PIPELINE_TEMPLATE, TD_ACT_CREATE))
+    return td__fail_forbidden(ctx);
   const json_t *stages = json_object_get(body, "stages");
   if (check_template_stages(ctx, stages)) return TD_EINVAL;
   bool is_default = json_is_true(json_object_get(body, "is_default"));
@@ -436,8 +450,9 @@ int td__template_create(td__ctx_t *ctx, const json_t *body, json_t **out, int64_
     return td__fail_internal(ctx, TD_EIO);
   }
   int rc = is_default ? clear_default(ctx->db, ctx->now_ms) : 0;
-  td__stmt_t *st = td__db_stmt(ctx->db, "INSERT INTO pipeline_templates(id, name, is_default, stages, created_at,"
-                                        " updated_at) VALUES (?, ?, ?, ?, ?, ?)");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "INSERT INTO pipeline_templates(id, name, is_default, stages, created_at,"
+                               " updated_at) VALUES (?, ?, ?, ?, ?, ?)");
   if (rc == 0 && st == NULL) rc = TD_EIO;
   if (rc == 0) {
     td__stmt_bind_text(st, 1, id);
@@ -484,8 +499,9 @@ int td__template_list(td__ctx_t *ctx, int limit, int64_t after, json_t **items, 
   *items = NULL;
   *next_rowid = 0;
   if (!td__policy_can(&ctx->principal, TD_RES_PIPELINE_TEMPLATE, TD_ACT_READ)) return td__fail_forbidden(ctx);
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT id, name, is_default, stages, created_at, updated_at, rowid"
-                                        " FROM pipeline_templates WHERE rowid > ? ORDER BY rowid LIMIT ?");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "SELECT id, name, is_default, stages, created_at, updated_at, rowid"
+                               " FROM pipeline_templates WHERE rowid > ? ORDER BY rowid LIMIT ?");
   if (st == NULL) return td__fail_internal(ctx, TD_EIO);
   td__stmt_bind_int(st, 1, after);
   td__stmt_bind_int(st, 2, limit + 1);
@@ -512,7 +528,8 @@ static int refuse_no_default(td__ctx_t *ctx, const char *pointer) {
 
 int td__template_update(td__ctx_t *ctx, int64_t rowid, const json_t *body, json_t **out, int64_t *version) {
   *out = NULL;
-  if (!td__policy_can(&ctx->principal, TD_RES_PIPELINE_TEMPLATE, TD_ACT_UPDATE)) return td__fail_forbidden(ctx);
+  if (!td__policy_can(&ctx->principal, TD_RES_PIPELINE_TEMPLATE, TD_ACT_UPDATE))
+    return td__fail_forbidden(ctx);
   const json_t *stages = json_object_get(body, "stages");
   if (stages && check_template_stages(ctx, stages)) return TD_EINVAL;
   const json_t *def = json_object_get(body, "is_default");
@@ -525,9 +542,10 @@ int td__template_update(td__ctx_t *ctx, int64_t rowid, const json_t *body, json_
     return td__fail_internal(ctx, TD_EIO);
   }
   int rc = json_is_true(def) && !was_default ? clear_default(ctx->db, ctx->now_ms) : 0;
-  td__stmt_t *st = td__db_stmt(ctx->db, "UPDATE pipeline_templates SET name = coalesce(?, name),"
-                                        " is_default = coalesce(?, is_default), stages = coalesce(?, stages),"
-                                        " updated_at = ?, version = version + 1 WHERE rowid = ?");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "UPDATE pipeline_templates SET name = coalesce(?, name),"
+                               " is_default = coalesce(?, is_default), stages = coalesce(?, stages),"
+                               " updated_at = ?, version = version + 1 WHERE rowid = ?");
   if (rc == 0 && st == NULL) rc = TD_EIO;
   if (rc == 0) {
     td__stmt_bind_text(st, 1, json_string_value(json_object_get(body, "name")));
@@ -547,7 +565,8 @@ int td__template_update(td__ctx_t *ctx, int64_t rowid, const json_t *body, json_
 }
 
 int td__template_delete(td__ctx_t *ctx, int64_t rowid) {
-  if (!td__policy_can(&ctx->principal, TD_RES_PIPELINE_TEMPLATE, TD_ACT_DELETE)) return td__fail_forbidden(ctx);
+  if (!td__policy_can(&ctx->principal, TD_RES_PIPELINE_TEMPLATE, TD_ACT_DELETE))
+    return td__fail_forbidden(ctx);
   int is_default = template_is_default(ctx->db, rowid);
   if (is_default < 0) return td__fail_internal(ctx, is_default);
   if (is_default) return refuse_no_default(ctx, NULL);

@@ -69,16 +69,16 @@ int td__search_remove_candidate(td__db_t *db, int64_t rowid) {
 int td__search_index_candidate(td__db_t *db, int64_t rowid) {
   int rc = td__search_remove_candidate(db, rowid);
   if (rc) return rc;
-  td__stmt_t *st = td__db_stmt(
-      db,
-      "INSERT INTO candidate_search(rowid, name, emails, tags, notes, resume)"
-      " SELECT c.rowid, c.first_name || ' ' || c.last_name,"
-      " (SELECT group_concat(e.value, ' ') FROM json_each(c.emails) e),"
-      " (SELECT group_concat(t.value, ' ') FROM json_each(c.tags) t),"
-      " (SELECT group_concat(n.body, ' ') FROM activities n"
-      "   WHERE n.candidate_rowid = c.rowid AND n.kind = 'note' AND n.visibility = 'team'"
-      "   AND n.application_rowid IS NULL),"
-      " c.resume_text FROM candidates c WHERE c.rowid = ?");
+  td__stmt_t *st =
+      td__db_stmt(db,
+                  "INSERT INTO candidate_search(rowid, name, emails, tags, notes, resume)"
+                  " SELECT c.rowid, c.first_name || ' ' || c.last_name,"
+                  " (SELECT group_concat(e.value, ' ') FROM json_each(c.emails) e),"
+                  " (SELECT group_concat(t.value, ' ') FROM json_each(c.tags) t),"
+                  " (SELECT group_concat(n.body, ' ') FROM activities n"
+                  "   WHERE n.candidate_rowid = c.rowid AND n.kind = 'note' AND n.visibility = 'team'"
+                  "   AND n.application_rowid IS NULL),"
+                  " c.resume_text FROM candidates c WHERE c.rowid = ?");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, rowid);
   return td__stmt_run(st);
@@ -103,8 +103,10 @@ static void append_filters(td__buf_t *sql, const td__principal_t *p, const td__c
   if (f->source) td__buf_puts(sql, " AND c.source = :source");
   if (f->updated_since) td__buf_puts(sql, " AND c.updated_at >= :since");
   for (size_t i = 0; i < json_array_size(f->tags); i++)
-    td__buf_printf(sql, " AND EXISTS (SELECT 1 FROM candidate_tags ct WHERE ct.candidate_rowid = c.rowid"
-                        " AND ct.tag = :tag%zu)", i);
+    td__buf_printf(sql,
+                   " AND EXISTS (SELECT 1 FROM candidate_tags ct WHERE ct.candidate_rowid = c.rowid"
+                   " AND ct.tag = :tag%zu)",
+                   i);
 }
 
 /* Builds the SQL for f: visibility first, then each filter with a named parameter.
@@ -114,7 +116,8 @@ static void append_filters(td__buf_t *sql, const td__principal_t *p, const td__c
  * pool (recruiters want recent people first anyway; the window is documented). The page is
  * chosen on rowids and ranks alone, and only its rows are read in full: reading thousands of
  * 2 KB candidate rows just to sort them was most of a search's time. */
-static char *build_sql(const td__principal_t *p, const td__candidate_filter_t *f, bool ranked, bool from_start) {
+static char *build_sql(const td__principal_t *p, const td__candidate_filter_t *f, bool ranked,
+                       bool from_start) {
   td__buf_t sql = {0};
   if (!ranked) {
     td__buf_puts(&sql, "SELECT " TD_CANDIDATE_COLUMNS " FROM candidates c");
@@ -125,16 +128,20 @@ static char *build_sql(const td__principal_t *p, const td__candidate_filter_t *f
   }
   bool needs_rows = strcmp(td__policy_candidate_visible(p), "1") != 0 || f->source || f->updated_since ||
                     json_array_size(f->tags) > 0;
-  td__buf_puts(&sql, "WITH hits AS (SELECT rowid AS hit_rowid, " RANK " AS hit_rank FROM candidate_search"
-                     " WHERE candidate_search MATCH :q ORDER BY rowid DESC LIMIT " TD_SEARCH_RANK_WINDOW_SQL "),"
+  td__buf_puts(&sql, "WITH hits AS (SELECT rowid AS hit_rowid, " RANK
+                     " AS hit_rank FROM candidate_search"
+                     " WHERE candidate_search MATCH :q ORDER BY rowid DESC LIMIT " TD_SEARCH_RANK_WINDOW_SQL
+                     "),"
                      " page AS (SELECT h.hit_rowid, h.hit_rank FROM hits h");
   if (needs_rows) {
     td__buf_puts(&sql, " JOIN candidates c ON c.rowid = h.hit_rowid");
     append_filters(&sql, p, f);
   }
-  td__buf_puts(&sql, " ORDER BY h.hit_rank, h.hit_rowid DESC LIMIT :limit OFFSET :offset)"
-                     " SELECT " TD_CANDIDATE_COLUMNS " FROM page JOIN candidates c ON c.rowid = page.hit_rowid"
-                     " ORDER BY page.hit_rank, page.hit_rowid DESC");
+  td__buf_puts(&sql,
+               " ORDER BY h.hit_rank, h.hit_rowid DESC LIMIT :limit OFFSET :offset)"
+               " SELECT " TD_CANDIDATE_COLUMNS
+               " FROM page JOIN candidates c ON c.rowid = page.hit_rowid"
+               " ORDER BY page.hit_rank, page.hit_rowid DESC");
   return td__buf_take(&sql);
 }
 

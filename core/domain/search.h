@@ -18,7 +18,7 @@
 
 #define TD_SEARCH_MAX_TERMS 16
 #define TD_SEARCH_MAX_TERM_BYTES 64
-#define TD_SEARCH_MAX_TAGS 10      /* tag filters per query */
+#define TD_SEARCH_MAX_TAGS 10     /* tag filters per query */
 #define TD_SEARCH_MAX_OFFSET 5000 /* ranked results are paged by offset within the rank window */
 
 /* Turns text typed by a user into an FTS5 query that can only mean "all these words":
@@ -37,9 +37,9 @@ int td__search_remove_candidate(td__db_t *db, int64_t rowid);
 
 /* What a candidate list is narrowed to. Every member is optional. */
 typedef struct td__candidate_filter {
-  const char *q;        /* full-text query as typed by the user (NULL or blank: none) */
-  const json_t *tags;   /* array of tag strings, all required (case-insensitive) */
-  const char *source;   /* exact source */
+  const char *q;         /* full-text query as typed by the user (NULL or blank: none) */
+  const json_t *tags;    /* array of tag strings, all required (case-insensitive) */
+  const char *source;    /* exact source */
   int64_t updated_since; /* epoch ms; 0: none */
 } td__candidate_filter_t;
 

@@ -19,10 +19,11 @@
 #include "util/time.h"
 
 /* The columns task_json reads, in order. */
-#define TASK_SELECT                                                                                  \
-  "SELECT k.rowid, k.id, k.title, k.assignee_id, k.due_at, cd.id, ap.id, k.done, k.done_at,"         \
-  " k.created_by, k.created_at, k.updated_at, k.version FROM tasks k"                                \
-  " LEFT JOIN candidates cd ON cd.rowid = k.candidate_rowid LEFT JOIN applications ap ON ap.rowid = k.application_rowid"
+#define TASK_SELECT                                                                                   \
+  "SELECT k.rowid, k.id, k.title, k.assignee_id, k.due_at, cd.id, ap.id, k.done, k.done_at,"          \
+  " k.created_by, k.created_at, k.updated_at, k.version FROM tasks k"                                 \
+  " LEFT JOIN candidates cd ON cd.rowid = k.candidate_rowid LEFT JOIN applications ap ON ap.rowid = " \
+  "k.application_rowid"
 
 /* A task's values while an update is applied to them. */
 typedef struct task_row {
@@ -41,9 +42,9 @@ static json_t *task_json(td__stmt_t *st) {
   return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:I}", "id", td__stmt_text(st, 1), "title",
                    td__stmt_text(st, 2), "assignee_id", td__row_text(st, 3), "due_at", td__row_time(st, 4),
                    "candidate_id", td__row_text(st, 5), "application_id", td__row_text(st, 6), "done",
-                   (int)td__stmt_int(st, 7), "done_at", td__row_time(st, 8), "created_by", td__row_text(st, 9),
-                   "created_at", td__row_time(st, 10), "updated_at", td__row_time(st, 11), "version",
-                   (json_int_t)td__stmt_int(st, 12));
+                   (int)td__stmt_int(st, 7), "done_at", td__row_time(st, 8), "created_by",
+                   td__row_text(st, 9), "created_at", td__row_time(st, 10), "updated_at",
+                   td__row_time(st, 11), "version", (json_int_t)td__stmt_int(st, 12));
 }
 
 /* The task at rowid, without a visibility check (after a write by this caller). */
@@ -74,27 +75,35 @@ static int apply_links(td__ctx_t *ctx, const json_t *body, task_row_t *t) {
   json_t *jc = json_object_get(body, "candidate_id");
   json_t *ja = json_object_get(body, "application_id");
   int rc;
-  if (jc && json_is_null(jc)) t->candidate_rowid = 0;
+  if (jc && json_is_null(jc))
+    t->candidate_rowid = 0;
   else if (jc) {
     td__candidate_ref_t cand;
     rc = td__candidate_find_quiet(ctx, json_string_value(jc), &cand);
-    if (rc == TD_ENOTFOUND) td__fail_field(ctx, "/candidate_id", "no candidate with that id exists, or you may not see it");
-    else if (rc) return td__fail_internal(ctx, rc);
-    else t->candidate_rowid = cand.rowid;
+    if (rc == TD_ENOTFOUND)
+      td__fail_field(ctx, "/candidate_id", "no candidate with that id exists, or you may not see it");
+    else if (rc)
+      return td__fail_internal(ctx, rc);
+    else
+      t->candidate_rowid = cand.rowid;
   }
   int64_t app_candidate = 0;
-  if (ja && json_is_null(ja)) t->application_rowid = 0;
+  if (ja && json_is_null(ja))
+    t->application_rowid = 0;
   else if (ja) {
     rc = td__application_resolve(ctx, json_string_value(ja), &t->application_rowid, &app_candidate);
-    if (rc == TD_ENOTFOUND) td__fail_field(ctx, "/application_id", "no application with that id exists, or you may not see it");
-    else if (rc) return td__fail_internal(ctx, rc);
+    if (rc == TD_ENOTFOUND)
+      td__fail_field(ctx, "/application_id", "no application with that id exists, or you may not see it");
+    else if (rc)
+      return td__fail_internal(ctx, rc);
   } else if (t->application_rowid) {
     rc = candidate_of_application(ctx, t->application_rowid, &app_candidate);
     if (rc) return td__fail_internal(ctx, rc);
   }
   if (ctx->problem) return TD_EINVAL;
   if (t->application_rowid == 0) return 0;
-  if (jc == NULL && ja) t->candidate_rowid = app_candidate;
+  if (jc == NULL && ja)
+    t->candidate_rowid = app_candidate;
   else if (t->candidate_rowid != app_candidate)
     return td__fail_field(ctx, "/application_id",
                           "belongs to another candidate than the task's candidate_id; set both together"
@@ -111,15 +120,19 @@ static int apply_fields(td__ctx_t *ctx, const json_t *body, task_row_t *t, bool 
     t->title = td__xstrdup(title);
   }
   json_t *assignee = json_object_get(body, "assignee_id");
-  if (assignee && json_is_null(assignee)) t->assignee[0] = '\0';
+  if (assignee && json_is_null(assignee))
+    t->assignee[0] = '\0';
   else if (assignee && !td__user_exists(ctx->db, json_string_value(assignee)))
     td__fail_field(ctx, "/assignee_id", "must be the id of an active user");
-  else if (assignee) snprintf(t->assignee, sizeof t->assignee, "%s", json_string_value(assignee));
+  else if (assignee)
+    snprintf(t->assignee, sizeof t->assignee, "%s", json_string_value(assignee));
   json_t *due = json_object_get(body, "due_at");
-  if (due && json_is_null(due)) t->has_due = false;
+  if (due && json_is_null(due))
+    t->has_due = false;
   else if (due && td__time_parse(json_string_value(due), &t->due_at) != 0)
     td__fail_field(ctx, "/due_at", "must be an RFC 3339 date-time such as 2026-05-01T09:00:00Z");
-  else if (due) t->has_due = true;
+  else if (due)
+    t->has_due = true;
   json_t *done = json_object_get(body, "done");
   *completed = done && json_is_true(done) && !t->done;
   if (done) t->done = json_is_true(done);
@@ -129,12 +142,18 @@ static int apply_fields(td__ctx_t *ctx, const json_t *body, task_row_t *t, bool 
 static void bind_row(td__stmt_t *st, const td__ctx_t *ctx, const task_row_t *t, int first) {
   td__stmt_bind_text(st, first, t->title);
   td__stmt_bind_text(st, first + 1, t->assignee[0] ? t->assignee : NULL);
-  if (t->has_due) td__stmt_bind_int(st, first + 2, t->due_at);
-  else td__stmt_bind_null(st, first + 2);
-  if (t->candidate_rowid) td__stmt_bind_int(st, first + 3, t->candidate_rowid);
-  else td__stmt_bind_null(st, first + 3);
-  if (t->application_rowid) td__stmt_bind_int(st, first + 4, t->application_rowid);
-  else td__stmt_bind_null(st, first + 4);
+  if (t->has_due)
+    td__stmt_bind_int(st, first + 2, t->due_at);
+  else
+    td__stmt_bind_null(st, first + 2);
+  if (t->candidate_rowid)
+    td__stmt_bind_int(st, first + 3, t->candidate_rowid);
+  else
+    td__stmt_bind_null(st, first + 3);
+  if (t->application_rowid)
+    td__stmt_bind_int(st, first + 4, t->application_rowid);
+  else
+    td__stmt_bind_null(st, first + 4);
   td__stmt_bind_int(st, first + 5, t->done);
   td__stmt_bind_int(st, first + 6, ctx->now_ms);
 }
@@ -192,10 +211,11 @@ int td__task_create(td__ctx_t *ctx, const json_t *body, json_t **out, int64_t *v
   char id[TD_ID_MAX];
   td__id_new("tsk", id);
   td__stmt_t *st = rc ? NULL
-                      : td__db_stmt(ctx->db, "INSERT INTO tasks(title, assignee_id, due_at, candidate_rowid,"
-                                             " application_rowid, done, done_at, id, created_by, created_at,"
-                                             " updated_at) VALUES (?1,?2,?3,?4,?5,?6,CASE WHEN ?6 THEN ?7 END,"
-                                             " ?8,?9,?7,?7)");
+                      : td__db_stmt(ctx->db,
+                                    "INSERT INTO tasks(title, assignee_id, due_at, candidate_rowid,"
+                                    " application_rowid, done, done_at, id, created_by, created_at,"
+                                    " updated_at) VALUES (?1,?2,?3,?4,?5,?6,CASE WHEN ?6 THEN ?7 END,"
+                                    " ?8,?9,?7,?7)");
   if (rc == 0 && st == NULL) rc = td__fail_internal(ctx, TD_EIO);
   if (rc == 0) {
     bind_row(st, ctx, &t, 1);
@@ -243,9 +263,11 @@ int td__task_list(td__ctx_t *ctx, const td__task_filter_t *f, int limit, int64_t
   if (f->assignee_id) td__buf_puts(&sql, " AND k.assignee_id = :assignee");
   if (f->done >= 0) td__buf_puts(&sql, " AND k.done = :done");
   if (f->candidate_id)
-    td__buf_puts(&sql, " AND k.candidate_rowid = (SELECT rowid FROM candidates WHERE id = coalesce("
-                       "(SELECT candidate_id FROM candidate_aliases WHERE alias_id = :cand), :cand))");
-  if (f->application_id) td__buf_puts(&sql, " AND k.application_rowid = (SELECT rowid FROM applications WHERE id = :app)");
+    td__buf_puts(&sql,
+                 " AND k.candidate_rowid = (SELECT rowid FROM candidates WHERE id = coalesce("
+                 "(SELECT candidate_id FROM candidate_aliases WHERE alias_id = :cand), :cand))");
+  if (f->application_id)
+    td__buf_puts(&sql, " AND k.application_rowid = (SELECT rowid FROM applications WHERE id = :app)");
   if (f->due_before_ms) td__buf_puts(&sql, " AND k.due_at < :due");
   td__buf_puts(&sql, " ORDER BY k.rowid LIMIT :limit");
   td__stmt_t *st = td__db_prepare(ctx->db, sql.data);
@@ -254,7 +276,8 @@ int td__task_list(td__ctx_t *ctx, const td__task_filter_t *f, int limit, int64_t
   td__stmt_bind_int_named(st, ":after", after);
   td__stmt_bind_int_named(st, ":limit", limit + 1);
   td__policy_bind(st, &ctx->principal);
-  const char *assignee = f->assignee_id && strcmp(f->assignee_id, "me") == 0 ? ctx->principal.user_id : f->assignee_id;
+  const char *assignee =
+      f->assignee_id && strcmp(f->assignee_id, "me") == 0 ? ctx->principal.user_id : f->assignee_id;
   if (assignee) td__stmt_bind_text_named(st, ":assignee", assignee);
   if (f->done >= 0) td__stmt_bind_int_named(st, ":done", f->done);
   if (f->candidate_id) td__stmt_bind_text_named(st, ":cand", f->candidate_id);
@@ -297,11 +320,13 @@ int td__task_update(td__ctx_t *ctx, const char *task_id, const json_t *body, jso
   if (rc == 0 && !td__policy_can(&ctx->principal, TD_RES_TASK, TD_ACT_UPDATE)) rc = td__fail_forbidden(ctx);
   bool completed = false;
   if (rc == 0) rc = apply_body(ctx, body, &t, &completed);
-  td__stmt_t *st = rc ? NULL
-                      : td__db_stmt(ctx->db, "UPDATE tasks SET title = ?1, assignee_id = ?2, due_at = ?3,"
-                                             " candidate_rowid = ?4, application_rowid = ?5, done = ?6,"
-                                             " done_at = CASE WHEN NOT ?6 THEN NULL WHEN done THEN done_at ELSE ?7 END,"
-                                             " updated_at = ?7, version = version + 1 WHERE rowid = ?8");
+  td__stmt_t *st =
+      rc ? NULL
+         : td__db_stmt(ctx->db,
+                       "UPDATE tasks SET title = ?1, assignee_id = ?2, due_at = ?3,"
+                       " candidate_rowid = ?4, application_rowid = ?5, done = ?6,"
+                       " done_at = CASE WHEN NOT ?6 THEN NULL WHEN done THEN done_at ELSE ?7 END,"
+                       " updated_at = ?7, version = version + 1 WHERE rowid = ?8");
   if (rc == 0 && st == NULL) rc = td__fail_internal(ctx, TD_EIO);
   if (rc == 0) {
     bind_row(st, ctx, &t, 1);

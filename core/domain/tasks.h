@@ -32,10 +32,10 @@ int td__task_update(td__ctx_t *ctx, const char *task_id, const json_t *body, jso
 /* List filters; NULL members do not filter. assignee_id "me" means the caller. */
 typedef struct td__task_filter {
   const char *assignee_id;
-  int done;               /* -1: either, 0: open, 1: done */
+  int done; /* -1: either, 0: open, 1: done */
   const char *candidate_id;
   const char *application_id;
-  int64_t due_before_ms;  /* 0: none; else due_at < this */
+  int64_t due_before_ms; /* 0: none; else due_at < this */
 } td__task_filter_t;
 
 /* One page of visible tasks by rowid after `after`; *next_rowid is 0 at the end. */

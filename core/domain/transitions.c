@@ -32,8 +32,8 @@ typedef struct stage_state {
 } stage_state_t;
 
 static const char *const kind_names[] = {
-    [TD_TRANSITION_CREATED] = "created",     [TD_TRANSITION_MOVED] = "moved",
-    [TD_TRANSITION_REJECTED] = "rejected",   [TD_TRANSITION_WITHDRAWN] = "withdrawn",
+    [TD_TRANSITION_CREATED] = "created",       [TD_TRANSITION_MOVED] = "moved",
+    [TD_TRANSITION_REJECTED] = "rejected",     [TD_TRANSITION_WITHDRAWN] = "withdrawn",
     [TD_TRANSITION_UNREJECTED] = "unrejected", [TD_TRANSITION_HIRED] = "hired",
 };
 
@@ -57,12 +57,13 @@ const char *td__transition_event_type(td__transition_kind_t kind) {
 static void copy_text(char *dst, size_t size, const char *src) { snprintf(dst, size, "%s", src ? src : ""); }
 
 static int load_application(td__ctx_t *ctx, int64_t rowid, app_state_t *out) {
-  td__stmt_t *st = td__db_stmt(ctx->db,
-                               "SELECT a.id, c.id, j.id, s.id, a.status, a.candidate_rowid, a.job_rowid, a.stage_rowid,"
-                               " EXISTS (SELECT 1 FROM stage_transitions t WHERE t.application_rowid = a.rowid)"
-                               " FROM applications a JOIN candidates c ON c.rowid = a.candidate_rowid"
-                               " JOIN jobs j ON j.rowid = a.job_rowid JOIN stages s ON s.rowid = a.stage_rowid"
-                               " WHERE a.rowid = ?");
+  td__stmt_t *st =
+      td__db_stmt(ctx->db,
+                  "SELECT a.id, c.id, j.id, s.id, a.status, a.candidate_rowid, a.job_rowid, a.stage_rowid,"
+                  " EXISTS (SELECT 1 FROM stage_transitions t WHERE t.application_rowid = a.rowid)"
+                  " FROM applications a JOIN candidates c ON c.rowid = a.candidate_rowid"
+                  " JOIN jobs j ON j.rowid = a.job_rowid JOIN stages s ON s.rowid = a.stage_rowid"
+                  " WHERE a.rowid = ?");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, rowid);
   int rc = td__stmt_step(st);
@@ -82,7 +83,8 @@ static int load_application(td__ctx_t *ctx, int64_t rowid, app_state_t *out) {
 }
 
 static int load_stage(td__ctx_t *ctx, int64_t rowid, stage_state_t *out) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT id, job_rowid, type, deleted_at IS NOT NULL FROM stages WHERE rowid = ?");
+  td__stmt_t *st =
+      td__db_stmt(ctx->db, "SELECT id, job_rowid, type, deleted_at IS NOT NULL FROM stages WHERE rowid = ?");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, rowid);
   int rc = td__stmt_step(st);
@@ -99,8 +101,8 @@ static int load_stage(td__ctx_t *ctx, int64_t rowid, stage_state_t *out) {
 
 static int not_active(td__ctx_t *ctx, const app_state_t *a, const char *what) {
   char detail[200];
-  snprintf(detail, sizeof detail, "the application is %s; only an active application can be %s%s", a->status, what,
-           strcmp(a->status, "hired") == 0 ? " (a hire is final)" : " (unreject it first)");
+  snprintf(detail, sizeof detail, "the application is %s; only an active application can be %s%s", a->status,
+           what, strcmp(a->status, "hired") == 0 ? " (a hire is final)" : " (unreject it first)");
   return td__fail(ctx, 409, "Application not active", detail);
 }
 
@@ -109,18 +111,21 @@ static int check_target(td__ctx_t *ctx, const td__transition_req_t *req, const a
                         const stage_state_t *s) {
   if (s->job_rowid != a->job_rowid || s->deleted) {
     td__fail(ctx, 422, "Invalid stage", "the stage must be a current stage of the application's job");
-    return td__fail_field(ctx, "/to_stage_id", "is not a stage of this application's job (or it was deleted)");
+    return td__fail_field(ctx, "/to_stage_id",
+                          "is not a stage of this application's job (or it was deleted)");
   }
   bool hired_type = strcmp(s->type, "hired") == 0;
   if (req->kind == TD_TRANSITION_MOVED) {
     if (s->rowid == a->stage_rowid) {
-      td__fail(ctx, 409, "Already in that stage", "the application is already in that stage; nothing to move");
+      td__fail(ctx, 409, "Already in that stage",
+               "the application is already in that stage; nothing to move");
       return td__fail_field(ctx, "/to_stage_id", "is the application's current stage");
     }
     if (hired_type) {
-      td__fail(ctx, 409, "Use hire",
-               "moving into a hired-type stage is a hire: POST /api/v1/applications/{id}/hire fills an opening"
-               " and moves the application there");
+      td__fail(
+          ctx, 409, "Use hire",
+          "moving into a hired-type stage is a hire: POST /api/v1/applications/{id}/hire fills an opening"
+          " and moves the application there");
       return td__fail_field(ctx, "/to_stage_id", "is a hired-type stage; use the hire action instead");
     }
   } else if (!hired_type) {
@@ -129,10 +134,11 @@ static int check_target(td__ctx_t *ctx, const td__transition_req_t *req, const a
   return 0;
 }
 
-int td__transition_other_active(td__ctx_t *ctx, int64_t candidate_rowid, int64_t job_rowid, int64_t except_rowid,
-                                char id_out[TD_ID_MAX]) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "SELECT id FROM applications WHERE candidate_rowid = ? AND job_rowid = ?"
-                                        " AND status = 'active' AND rowid <> ? LIMIT 1");
+int td__transition_other_active(td__ctx_t *ctx, int64_t candidate_rowid, int64_t job_rowid,
+                                int64_t except_rowid, char id_out[TD_ID_MAX]) {
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "SELECT id FROM applications WHERE candidate_rowid = ? AND job_rowid = ?"
+                               " AND status = 'active' AND rowid <> ? LIMIT 1");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, candidate_rowid);
   td__stmt_bind_int(st, 2, job_rowid);
@@ -165,9 +171,11 @@ static int check_rules(td__ctx_t *ctx, const td__transition_req_t *req, const ap
       return 0;
     case TD_TRANSITION_UNREJECTED: {
       if (strcmp(a->status, "rejected") != 0 && strcmp(a->status, "withdrawn") != 0)
-        return td__fail(ctx, 409, "Not rejected", "only a rejected or withdrawn application can be unrejected");
+        return td__fail(ctx, 409, "Not rejected",
+                        "only a rejected or withdrawn application can be unrejected");
       char existing[TD_ID_MAX];
-      int rc = td__transition_other_active(ctx, a->candidate_rowid, a->job_rowid, req->application_rowid, existing);
+      int rc = td__transition_other_active(ctx, a->candidate_rowid, a->job_rowid, req->application_rowid,
+                                           existing);
       if (rc < 0) return rc;
       if (rc == 1) {
         td__fail(ctx, 409, "Active application exists",
@@ -220,18 +228,22 @@ static const char *status_after(td__transition_kind_t kind) {
 static int update_application(td__ctx_t *ctx, const td__transition_req_t *req, int64_t to_stage) {
   if (req->kind == TD_TRANSITION_CREATED) return 0;
   bool ends = req->kind == TD_TRANSITION_REJECTED || req->kind == TD_TRANSITION_WITHDRAWN;
-  td__stmt_t *st = td__db_stmt(ctx->db, "UPDATE applications SET stage_rowid = ?1, status = ?2,"
-                                        " disposition_reason = ?3, disposition_kind = ?4, closed_at = ?5,"
-                                        " opening_id = coalesce(?6, opening_id),"
-                                        " stage_entered_at = CASE WHEN stage_rowid = ?1 THEN stage_entered_at ELSE ?7 END,"
-                                        " updated_at = ?7, version = version + 1 WHERE rowid = ?8");
+  td__stmt_t *st =
+      td__db_stmt(ctx->db,
+                  "UPDATE applications SET stage_rowid = ?1, status = ?2,"
+                  " disposition_reason = ?3, disposition_kind = ?4, closed_at = ?5,"
+                  " opening_id = coalesce(?6, opening_id),"
+                  " stage_entered_at = CASE WHEN stage_rowid = ?1 THEN stage_entered_at ELSE ?7 END,"
+                  " updated_at = ?7, version = version + 1 WHERE rowid = ?8");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, to_stage);
   td__stmt_bind_text(st, 2, status_after(req->kind));
   td__stmt_bind_text(st, 3, ends ? req->reason : NULL);
   td__stmt_bind_text(st, 4, ends ? status_after(req->kind) : NULL);
-  if (ends || req->kind == TD_TRANSITION_HIRED) td__stmt_bind_int(st, 5, ctx->now_ms);
-  else td__stmt_bind_null(st, 5);
+  if (ends || req->kind == TD_TRANSITION_HIRED)
+    td__stmt_bind_int(st, 5, ctx->now_ms);
+  else
+    td__stmt_bind_null(st, 5);
   td__stmt_bind_text(st, 6, req->kind == TD_TRANSITION_HIRED ? req->opening_id : NULL);
   td__stmt_bind_int(st, 7, ctx->now_ms);
   td__stmt_bind_int(st, 8, req->application_rowid);
@@ -240,15 +252,18 @@ static int update_application(td__ctx_t *ctx, const td__transition_req_t *req, i
 
 static int insert_transition(td__ctx_t *ctx, const td__transition_req_t *req, const app_state_t *a,
                              int64_t to_stage, const char *id) {
-  td__stmt_t *st = td__db_stmt(ctx->db, "INSERT INTO stage_transitions(id, application_rowid, job_rowid,"
-                                        " from_stage_rowid, to_stage_rowid, kind, at, actor_id, actor_kind, reason,"
-                                        " cause) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "INSERT INTO stage_transitions(id, application_rowid, job_rowid,"
+                               " from_stage_rowid, to_stage_rowid, kind, at, actor_id, actor_kind, reason,"
+                               " cause) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_text(st, 1, id);
   td__stmt_bind_int(st, 2, req->application_rowid);
   td__stmt_bind_int(st, 3, a->job_rowid);
-  if (req->kind == TD_TRANSITION_CREATED) td__stmt_bind_null(st, 4);
-  else td__stmt_bind_int(st, 4, a->stage_rowid);
+  if (req->kind == TD_TRANSITION_CREATED)
+    td__stmt_bind_null(st, 4);
+  else
+    td__stmt_bind_int(st, 4, a->stage_rowid);
   td__stmt_bind_int(st, 5, to_stage);
   td__stmt_bind_text(st, 6, td__transition_kind_name(req->kind));
   td__stmt_bind_int(st, 7, ctx->now_ms);
@@ -260,8 +275,8 @@ static int insert_transition(td__ctx_t *ctx, const td__transition_req_t *req, co
 }
 
 /* The candidate's history entry and the event, both describing the same transition. */
-static int record(td__ctx_t *ctx, const td__transition_req_t *req, const app_state_t *a, const char *to_stage_id,
-                  const char *transition_id) {
+static int record(td__ctx_t *ctx, const td__transition_req_t *req, const app_state_t *a,
+                  const char *to_stage_id, const char *transition_id) {
   json_t *from = req->kind == TD_TRANSITION_CREATED ? json_null() : json_string(a->stage_id);
   json_t *reason = req->reason ? json_string(req->reason) : json_null();
   json_t *detail = json_pack("{s:s,s:s,s:s,s:O,s:s,s:O}", "transition_id", transition_id, "kind",
@@ -274,12 +289,13 @@ static int record(td__ctx_t *ctx, const td__transition_req_t *req, const app_sta
   int rc = td__activity_add(ctx, &act, NULL);
   json_decref(detail);
   if (rc == 0) {
-    json_t *data = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:o}", "application_id", a->id, "candidate_id",
-                             a->candidate_id, "job_id", a->job_id, "transition_id", transition_id, "kind",
-                             td__transition_kind_name(req->kind), "from_stage_id", json_incref(from),
-                             "to_stage_id", to_stage_id, "status", status_after(req->kind), "reason",
-                             json_incref(reason));
-    if (req->kind == TD_TRANSITION_HIRED) json_object_set_new(data, "opening_id", json_string(req->opening_id));
+    json_t *data =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:o}", "application_id", a->id, "candidate_id",
+                  a->candidate_id, "job_id", a->job_id, "transition_id", transition_id, "kind",
+                  td__transition_kind_name(req->kind), "from_stage_id", json_incref(from), "to_stage_id",
+                  to_stage_id, "status", status_after(req->kind), "reason", json_incref(reason));
+    if (req->kind == TD_TRANSITION_HIRED)
+      json_object_set_new(data, "opening_id", json_string(req->opening_id));
     rc = td__event_emit(ctx, td__transition_event_type(req->kind), "application", a->id, data);
   }
   json_decref(from);
@@ -314,8 +330,8 @@ static int run_filters(td__ctx_t *ctx, td__transition_req_t *req, const app_stat
   stage_state_t from;
   int rc = load_stage(ctx, a->stage_rowid, &from);
   if (rc) return td__fail_internal(ctx, rc);
-  json_t *p = json_pack("{s:s,s:s,s:s,s:o,s:s,s:s?}", "application_id", a->id, "candidate_id", a->candidate_id,
-                        "job_id", a->job_id, "from_stage", stage_json(&from), "kind",
+  json_t *p = json_pack("{s:s,s:s,s:s,s:o,s:s,s:s?}", "application_id", a->id, "candidate_id",
+                        a->candidate_id, "job_id", a->job_id, "from_stage", stage_json(&from), "kind",
                         td__transition_kind_name(req->kind), "reason", req->reason);
   if (req->kind == TD_TRANSITION_MOVED || req->kind == TD_TRANSITION_HIRED)
     json_object_set_new(p, "to_stage", stage_json(target));

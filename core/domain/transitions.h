@@ -32,10 +32,10 @@ const char *td__transition_event_type(td__transition_kind_t kind);
 typedef struct td__transition_req {
   int64_t application_rowid;
   td__transition_kind_t kind;
-  int64_t to_stage_rowid;  /* MOVED and HIRED: the target stage; ignored otherwise (the
-                              application stays in its stage; CREATED logs its first stage) */
-  const char *reason;      /* free text; required for REJECTED and WITHDRAWN */
-  const char *opening_id;  /* HIRED: the opening the caller fills (recorded on the application) */
+  int64_t to_stage_rowid; /* MOVED and HIRED: the target stage; ignored otherwise (the
+                             application stays in its stage; CREATED logs its first stage) */
+  const char *reason;     /* free text; required for REJECTED and WITHDRAWN */
+  const char *opening_id; /* HIRED: the opening the caller fills (recorded on the application) */
 } td__transition_req_t;
 
 /* Checks the rules of req against the application's current state without writing:
@@ -64,7 +64,7 @@ int td__transition_apply(td__ctx_t *ctx, const td__transition_req_t *req, char i
 /* The rule of one active application per candidate and job: copies into id_out the id of an
  * active application of the candidate for the job other than except_rowid (0: none is
  * excepted). Returns 1 when there is one, 0 when not, or a storage error. */
-int td__transition_other_active(td__ctx_t *ctx, int64_t candidate_rowid, int64_t job_rowid, int64_t except_rowid,
-                                char id_out[TD_ID_MAX]);
+int td__transition_other_active(td__ctx_t *ctx, int64_t candidate_rowid, int64_t job_rowid,
+                                int64_t except_rowid, char id_out[TD_ID_MAX]);
 
 #endif

@@ -10,8 +10,10 @@
 int td__user_create(td__db_t *db, const char *email, const char *name, td__role_t role,
                     const char *password_hash, int64_t now_ms, char id_out[TD_ID_MAX]) {
   td__id_new("usr", id_out);
-  td__stmt_t *st = td__db_stmt(db, "INSERT INTO users(id, email, name, role, password_hash, created_at, updated_at)"
-                                   " VALUES (?, ?, ?, ?, ?, ?, ?)");
+  td__stmt_t *st =
+      td__db_stmt(db,
+                  "INSERT INTO users(id, email, name, role, password_hash, created_at, updated_at)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?)");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_text(st, 1, id_out);
   td__stmt_bind_text(st, 2, email);
@@ -24,15 +26,16 @@ int td__user_create(td__db_t *db, const char *email, const char *name, td__role_
 }
 
 json_t *td__user_json(td__db_t *db, const char *user_id) {
-  td__stmt_t *st = td__db_stmt(db, "SELECT id, email, name, role, active, created_at FROM users WHERE id = ?");
+  td__stmt_t *st =
+      td__db_stmt(db, "SELECT id, email, name, role, active, created_at FROM users WHERE id = ?");
   if (st == NULL) return NULL;
   td__stmt_bind_text(st, 1, user_id);
   if (td__stmt_step(st) != 1) return NULL;
   char created[32];
   td__time_format(td__stmt_int(st, 5), created, sizeof created);
-  json_t *u = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "id", td__stmt_text(st, 0), "email", td__stmt_text(st, 1),
-                        "name", td__stmt_text(st, 2), "role", td__stmt_text(st, 3), "active",
-                        (int)td__stmt_int(st, 4), "created_at", created);
+  json_t *u = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "id", td__stmt_text(st, 0), "email",
+                        td__stmt_text(st, 1), "name", td__stmt_text(st, 2), "role", td__stmt_text(st, 3),
+                        "active", (int)td__stmt_int(st, 4), "created_at", created);
   td__stmt_reset(st);
   return u;
 }

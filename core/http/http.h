@@ -66,11 +66,11 @@ typedef struct td__http_request {
 } td__http_request_t;
 
 typedef struct td__http_limits {
-  size_t max_url;          /* 8 KiB for the request target: longer answers 414 */
-  size_t max_header;       /* 8 KiB for one field line, name and value bytes: 431 */
-  size_t max_headers;      /* 100 headers: 431 */
-  size_t max_header_bytes; /* 32 KiB for the whole head as sent (request line, fields, CRLFs): 431 */
-  size_t max_body;         /* 1 MiB: 413 (a route may allow more through body_limit) */
+  size_t max_url;                 /* 8 KiB for the request target: longer answers 414 */
+  size_t max_header;              /* 8 KiB for one field line, name and value bytes: 431 */
+  size_t max_headers;             /* 100 headers: 431 */
+  size_t max_header_bytes;        /* 32 KiB for the whole head as sent (request line, fields, CRLFs): 431 */
+  size_t max_body;                /* 1 MiB: 413 (a route may allow more through body_limit) */
   unsigned header_timeout_ms;     /* 10 s from the first byte of a request to its last header */
   unsigned body_timeout_ms;       /* 30 s for the body once headers are in */
   unsigned keepalive_timeout_ms;  /* 5 s idle between requests */

@@ -76,7 +76,8 @@ int td__http_body_map(const td__http_request_t *req, td__http_body_view_t *view)
   close(fd);
   if (map == MAP_FAILED) return TD_EIO;
   madvise(map, req->body_file.size, MADV_SEQUENTIAL);
-  *view = (td__http_body_view_t){.data = map, .len = req->body_file.size, .map = map, .map_len = req->body_file.size};
+  *view = (td__http_body_view_t){
+      .data = map, .len = req->body_file.size, .map = map, .map_len = req->body_file.size};
   return 0;
 }
 

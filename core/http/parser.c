@@ -78,7 +78,8 @@ static int add_field_bytes(td__http_parser_t *p, size_t len) {
     return refuse(p, 431, "a header field is too large");
   if (p->in_body) {
     p->trailer_bytes += len;
-    if (p->trailer_bytes > p->limits->max_header_bytes) return refuse(p, 431, "the trailer section is too large");
+    if (p->trailer_bytes > p->limits->max_header_bytes)
+      return refuse(p, 431, "the trailer section is too large");
   }
   return 0;
 }
@@ -102,12 +103,14 @@ static int on_header_value(llhttp_t *l, const char *at, size_t len) {
 /* Checks the completed field line; returns 0 or an HPE code. name/value stay in p. */
 static int check_field(td__http_parser_t *p) {
   td__http_request_t *r = p->cur;
-  if (r->header_count + p->trailer_fields >= p->limits->max_headers) return refuse(p, 431, "too many header fields");
+  if (r->header_count + p->trailer_fields >= p->limits->max_headers)
+    return refuse(p, 431, "too many header fields");
   /* llhttp 8.1 keeps "Name : v" (space before the colon, RFC 9112 5.1: MUST reject) with
    * the space in the name. */
   if (p->field.len == 0) return refuse(p, 400, "empty header field name");
   for (size_t i = 0; i < p->field.len; i++)
-    if (!td__http_is_tchar((unsigned char)p->field.data[i])) return refuse(p, 400, "invalid header field name");
+    if (!td__http_is_tchar((unsigned char)p->field.data[i]))
+      return refuse(p, 400, "invalid header field name");
   /* llhttp's default build lets control bytes other than NUL, CR and LF through. */
   if (!td__http_field_value_ok(p->value.data, p->value.len))
     return refuse(p, 400, "control character in a header field value");
@@ -189,8 +192,10 @@ static int on_body(llhttp_t *l, const char *at, size_t len) {
   td__http_parser_t *p = parser_of(l);
   if (len > p->request_body_limit - p->body_bytes) return refuse(p, 413, "the request body is too large");
   p->body_bytes += len;
-  if (p->cur->spool_dir && p->on_body_data) p->on_body_data(p->cur, at, len, p->owner);
-  else td__buf_append(&p->cur->body, at, len);
+  if (p->cur->spool_dir && p->on_body_data)
+    p->on_body_data(p->cur, at, len, p->owner);
+  else
+    td__buf_append(&p->cur->body, at, len);
   return 0;
 }
 
@@ -286,7 +291,8 @@ static int check_expect(td__http_parser_t *p, td__http_request_t *r) {
 static int check_head(td__http_parser_t *p) {
   llhttp_t *l = &p->llhttp;
   td__http_request_t *r = p->cur;
-  if (l->http_major != 1 || l->http_minor > 1) return refuse(p, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
+  if (l->http_major != 1 || l->http_minor > 1)
+    return refuse(p, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
   if (l->http_minor == 1 && !p->seen_host) return refuse(p, 400, "an HTTP/1.1 request needs a Host header");
   /* RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing. */
   if (l->http_minor == 0 && (l->flags & F_TRANSFER_ENCODING))
@@ -311,8 +317,9 @@ static int check_head(td__http_parser_t *p) {
 
 /* ---------- public ---------- */
 
-void td__http_parser_init(td__http_parser_t *p, const td__http_limits_t *limits, td__http_body_limit_cb body_limit,
-                          void *body_limit_ctx, td__http_phase_cb on_phase, void *owner) {
+void td__http_parser_init(td__http_parser_t *p, const td__http_limits_t *limits,
+                          td__http_body_limit_cb body_limit, void *body_limit_ctx, td__http_phase_cb on_phase,
+                          void *owner) {
   *p = (td__http_parser_t){.limits = limits,
                            .body_limit = body_limit,
                            .body_limit_ctx = body_limit_ctx,
@@ -369,8 +376,10 @@ static int check_lines(td__http_parser_t *p, const char *data, size_t len) {
   for (size_t i = 0; i < len; i++) {
     char c = data[i];
     if (prev == '\r' && c != '\n') return refuse(p, 400, "a bare CR in the request head");
-    if (c == '\n' && prev != '\r') return refuse(p, 400, "a bare LF in the request head; lines end with CRLF");
-    if (prev == '\n' && (c == ' ' || c == '\t')) return refuse(p, 400, "obsolete line folding is not accepted");
+    if (c == '\n' && prev != '\r')
+      return refuse(p, 400, "a bare LF in the request head; lines end with CRLF");
+    if (prev == '\n' && (c == ' ' || c == '\t'))
+      return refuse(p, 400, "obsolete line folding is not accepted");
     prev = c;
   }
   p->lex_prev = prev;
@@ -400,7 +409,8 @@ static int after_run(td__http_parser_t *p, const char *data, size_t len, bool in
       if (p->on_phase) p->on_phase(p->cur, TD_HTTP_PHASE_BODY, p->owner);
       break;
     case PAUSE_CHUNK_DATA:
-      if (p->tail[0] != '\r' || p->tail[1] != '\n') return refuse(p, 400, "chunk data must be followed by CRLF");
+      if (p->tail[0] != '\r' || p->tail[1] != '\n')
+        return refuse(p, 400, "chunk data must be followed by CRLF");
       break;
     case PAUSE_LAST_CHUNK:
       p->in_trailers = true;

@@ -46,18 +46,18 @@ typedef struct td__http_parser {
   size_t head_bytes;        /* raw bytes of the current head, including blank lines before it */
   size_t trailer_bytes;     /* trailer field bytes (discarded, but bounded) */
   size_t trailer_fields;
-  size_t extension_bytes;   /* chunk-extension bytes of the current request */
+  size_t extension_bytes; /* chunk-extension bytes of the current request */
   size_t request_body_limit;
-  size_t body_bytes;        /* body bytes of the current request so far, wherever they went */
-  char version[8];          /* the version digits as sent, to tell 505 from 400 */
+  size_t body_bytes; /* body bytes of the current request so far, wherever they went */
+  char version[8];   /* the version digits as sent, to tell 505 from 400 */
   size_t version_len;
-  int status;               /* an error status chosen by a callback */
-  const char *reason;       /* static text saying why */
-  bool in_body;             /* the head is complete: header callbacks now carry trailers */
-  char tail[2];             /* the last two bytes consumed, to check the CRLF after chunk data */
-  char lex_prev;            /* the byte before the next one the line check sees */
-  int paused;               /* which callback paused llhttp (PAUSE_* in parser.c) */
-  bool in_trailers;         /* between the last chunk and the end of the message */
+  int status;         /* an error status chosen by a callback */
+  const char *reason; /* static text saying why */
+  bool in_body;       /* the head is complete: header callbacks now carry trailers */
+  char tail[2];       /* the last two bytes consumed, to check the CRLF after chunk data */
+  char lex_prev;      /* the byte before the next one the line check sees */
+  int paused;         /* which callback paused llhttp (PAUSE_* in parser.c) */
+  bool in_trailers;   /* between the last chunk and the end of the message */
   bool seen_host;
   bool failed;
 } td__http_parser_t;
@@ -65,8 +65,9 @@ typedef struct td__http_parser {
 /* Prepares p. limits is borrowed and must outlive p. body_limit (may be NULL) picks the body
  * limit of a request once its head is in (0 = limits->max_body). on_phase (may be NULL) hears
  * when a request starts and when its head is complete; it must not call back into p. */
-void td__http_parser_init(td__http_parser_t *p, const td__http_limits_t *limits, td__http_body_limit_cb body_limit,
-                          void *body_limit_ctx, td__http_phase_cb on_phase, void *owner);
+void td__http_parser_init(td__http_parser_t *p, const td__http_limits_t *limits,
+                          td__http_body_limit_cb body_limit, void *body_limit_ctx, td__http_phase_cb on_phase,
+                          void *owner);
 
 /* Frees what p holds (a request half-parsed included). p can be initialised again. */
 void td__http_parser_free(td__http_parser_t *p);

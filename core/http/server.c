@@ -63,9 +63,9 @@ struct td__http_conn {
   td__http_request_t *held;        /* complete, dispatched once its body file is closed */
   enum conn_state state;
   int handles_open;
-  bool closing;           /* uv_close called */
-  bool lingering;         /* FIN sent after the last response; input is discarded */
-  bool stop_parsing;      /* nothing more is parsed: close after what is owed */
+  bool closing;      /* uv_close called */
+  bool lingering;    /* FIN sent after the last response; input is discarded */
+  bool stop_parsing; /* nothing more is parsed: close after what is owed */
   bool reading, eof;
   bool close_after_write; /* the last response is queued: linger once it is written */
   char remote_ip[48];
@@ -157,8 +157,10 @@ static void conn_close(td__http_conn_t *c) {
   c->spool = NULL;
   td__http_request_free(c->held);
   c->held = NULL;
-  if (c->prev) c->prev->next = c->next;
-  else c->srv->conns = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    c->srv->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   c->prev = c->next = NULL;
   uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
@@ -217,7 +219,8 @@ static void on_timeout(uv_timer_t *t) {
   td__http_conn_t *c = t->data;
   /* A request partly received gets a 408 after the responses owed before it; an idle
    * connection or a client that does not take its responses is just closed. */
-  if ((c->state == ST_HEADERS || c->state == ST_BODY) && !c->stop_parsing && td__http_parser_busy(&c->parser)) {
+  if ((c->state == ST_HEADERS || c->state == ST_BODY) && !c->stop_parsing &&
+      td__http_parser_busy(&c->parser)) {
     respond_error(c, td__http_parser_take(&c->parser), 408, "the request did not arrive in time");
     return;
   }
@@ -230,13 +233,16 @@ static void set_state(td__http_conn_t *c, enum conn_state st) {
   if (c->closing || c->lingering) return;
   switch (st) {
     case ST_IDLE:
-      uv_timer_start(&c->timer, on_timeout, c->parsed == 0 ? l->header_timeout_ms : l->keepalive_timeout_ms, 0);
+      uv_timer_start(&c->timer, on_timeout, c->parsed == 0 ? l->header_timeout_ms : l->keepalive_timeout_ms,
+                     0);
       break;
     case ST_HEADERS: uv_timer_start(&c->timer, on_timeout, l->header_timeout_ms, 0); break;
     case ST_BODY: uv_timer_start(&c->timer, on_timeout, l->body_timeout_ms, 0); break;
     case ST_WAITING:
-      if (c->write_queued > 0) uv_timer_start(&c->timer, on_timeout, l->send_timeout_ms, 0);
-      else uv_timer_stop(&c->timer);
+      if (c->write_queued > 0)
+        uv_timer_start(&c->timer, on_timeout, l->send_timeout_ms, 0);
+      else
+        uv_timer_stop(&c->timer);
       break;
   }
 }
@@ -354,8 +360,10 @@ static void conn_enqueue(td__http_conn_t *c, td__http_request_t *r) {
   r->conn = c;
   r->next = NULL;
   memcpy(r->remote_ip, c->remote_ip, sizeof r->remote_ip);
-  if (c->tail) c->tail->next = r;
-  else c->head = r;
+  if (c->tail)
+    c->tail->next = r;
+  else
+    c->head = r;
   c->tail = r;
   c->queued++;
   c->unanswered++;
@@ -618,8 +626,8 @@ int td__http_server_start(uv_loop_t *loop, const char *host, int port, const td_
   int rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 1024, on_connection);
   if (rc != 0) {
-    td__log(TD_LOG_ERROR, "listen_failed", json_pack("{s:s,s:i,s:s}", "host", host, "port", port,
-                                                     "error", uv_strerror(rc)));
+    td__log(TD_LOG_ERROR, "listen_failed",
+            json_pack("{s:s,s:i,s:s}", "host", host, "port", port, "error", uv_strerror(rc)));
     uv_close((uv_handle_t *)&srv->listener, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     free(srv);
@@ -658,8 +666,10 @@ void td__http_server_shutdown(td__http_server_t *srv, void (*on_drained)(void *)
     read_stop(c);
     /* A request held for its body file is in flight: it is answered (with Connection:
      * close) once the file is closed. A body still arriving is dropped. */
-    if (c->lingering || (c->queued == 0 && c->write_queued == 0 && c->held == NULL)) conn_close(c);
-    else if (c->queued == 0 && c->held == NULL) c->close_after_write = true;
+    if (c->lingering || (c->queued == 0 && c->write_queued == 0 && c->held == NULL))
+      conn_close(c);
+    else if (c->queued == 0 && c->held == NULL)
+      c->close_after_write = true;
     c = next;
   }
 }

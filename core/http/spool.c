@@ -27,11 +27,11 @@ struct td__http_spool {
   void *owner;
   char *dir, *path;
   uv_file fd;
-  bytes_t fill;    /* appended, waiting for the next write */
-  bytes_t out;     /* being written; out_done bytes of it are in the file */
+  bytes_t fill; /* appended, waiting for the next write */
+  bytes_t out;  /* being written; out_done bytes of it are in the file */
   size_t out_done;
-  size_t size;     /* bytes in the file */
-  int error;       /* the first libuv error, or 0 */
+  size_t size; /* bytes in the file */
+  int error;   /* the first libuv error, or 0 */
   bool mkdir_tried, finishing, done, aborted, error_told;
 };
 
@@ -121,8 +121,10 @@ static void pump(td__http_spool_t *s) {
     return;
   }
   if (s->error || s->fd < 0 || s->done) return;
-  if (s->out_done < s->out.len || s->fill.len > 0) start_write(s);
-  else if (s->finishing) started(s, OP_CLOSE, uv_fs_close(s->loop, &s->fs, s->fd, on_fs), "close");
+  if (s->out_done < s->out.len || s->fill.len > 0)
+    start_write(s);
+  else if (s->finishing)
+    started(s, OP_CLOSE, uv_fs_close(s->loop, &s->fs, s->fd, on_fs), "close");
 }
 
 /* Records what the finished operation did. Returns false when it handed over to another
@@ -162,8 +164,10 @@ static bool record(td__http_spool_t *s, enum op op, ssize_t result) {
       return true;
     case OP_CLOSE:
       s->fd = -1;
-      if (result < 0) set_error(s, (int)result, "close");
-      else if (!s->aborted) s->done = true;
+      if (result < 0)
+        set_error(s, (int)result, "close");
+      else if (!s->aborted)
+        s->done = true;
       return true;
     case OP_UNLINK:
       free(s->path);

@@ -48,8 +48,7 @@ static void log_sql_error(td__db_t *db, const char *what, int rc) {
 
 int td__db_open(const char *path, int mode, td__db_t **out) {
   td__db_t *db = td__xcalloc(1, sizeof *db);
-  int flags = mode == TD_DB_READONLY ? SQLITE_OPEN_READONLY
-                                     : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  int flags = mode == TD_DB_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   flags |= SQLITE_OPEN_NOMUTEX; /* each connection belongs to one thread */
   int rc = sqlite3_open_v2(path, &db->conn, flags, NULL);
   if (rc != SQLITE_OK) {
@@ -61,12 +60,11 @@ int td__db_open(const char *path, int mode, td__db_t **out) {
   }
   sqlite3_busy_timeout(db->conn, 5000);
   sqlite3_extended_result_codes(db->conn, 1);
-  const char *pragmas =
-      mode == TD_DB_READONLY
-          ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON; PRAGMA cache_size=-16000;"
-          : "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-            "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA cache_size=-32000;"
-            "PRAGMA wal_autocheckpoint=2000;";
+  const char *pragmas = mode == TD_DB_READONLY
+                            ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON; PRAGMA cache_size=-16000;"
+                            : "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                              "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA cache_size=-32000;"
+                              "PRAGMA wal_autocheckpoint=2000;";
   char *err = NULL;
   rc = sqlite3_exec(db->conn, pragmas, NULL, NULL, &err);
   if (rc != SQLITE_OK) {
@@ -156,17 +154,15 @@ void td__stmt_reset(td__stmt_t *st) {
 }
 
 void td__stmt_bind_text(td__stmt_t *st, int idx, const char *text) {
-  if (text == NULL) sqlite3_bind_null(st->raw, idx);
-  else sqlite3_bind_text(st->raw, idx, text, -1, SQLITE_TRANSIENT);
+  if (text == NULL)
+    sqlite3_bind_null(st->raw, idx);
+  else
+    sqlite3_bind_text(st->raw, idx, text, -1, SQLITE_TRANSIENT);
 }
 
-void td__stmt_bind_int(td__stmt_t *st, int idx, int64_t value) {
-  sqlite3_bind_int64(st->raw, idx, value);
-}
+void td__stmt_bind_int(td__stmt_t *st, int idx, int64_t value) { sqlite3_bind_int64(st->raw, idx, value); }
 
-void td__stmt_bind_double(td__stmt_t *st, int idx, double value) {
-  sqlite3_bind_double(st->raw, idx, value);
-}
+void td__stmt_bind_double(td__stmt_t *st, int idx, double value) { sqlite3_bind_double(st->raw, idx, value); }
 
 void td__stmt_bind_null(td__stmt_t *st, int idx) { sqlite3_bind_null(st->raw, idx); }
 
@@ -205,23 +201,17 @@ int td__stmt_run(td__stmt_t *st) {
   return rc;
 }
 
-const char *td__stmt_text(td__stmt_t *st, int col) {
-  return (const char *)sqlite3_column_text(st->raw, col);
-}
+const char *td__stmt_text(td__stmt_t *st, int col) { return (const char *)sqlite3_column_text(st->raw, col); }
 
 int64_t td__stmt_int(td__stmt_t *st, int col) { return sqlite3_column_int64(st->raw, col); }
 
 double td__stmt_double(td__stmt_t *st, int col) { return sqlite3_column_double(st->raw, col); }
 
-bool td__stmt_is_null(td__stmt_t *st, int col) {
-  return sqlite3_column_type(st->raw, col) == SQLITE_NULL;
-}
+bool td__stmt_is_null(td__stmt_t *st, int col) { return sqlite3_column_type(st->raw, col) == SQLITE_NULL; }
 
 int td__stmt_column_count(td__stmt_t *st) { return sqlite3_column_count(st->raw); }
 
-const char *td__stmt_column_name(td__stmt_t *st, int col) {
-  return sqlite3_column_name(st->raw, col);
-}
+const char *td__stmt_column_name(td__stmt_t *st, int col) { return sqlite3_column_name(st->raw, col); }
 
 int64_t td__db_last_rowid(td__db_t *db) { return sqlite3_last_insert_rowid(db->conn); }
 

@@ -48,10 +48,11 @@ static int apply_one(td__db_t *db, const td__resource_t *r, int version) {
   if (rc) return rc;
   rc = td__db_exec(db, r->data);
   if (rc == 0) {
-    td__stmt_t *st = td__db_stmt(
-        db, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, "
-            "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))");
-    if (st == NULL) rc = TD_EIO;
+    td__stmt_t *st = td__db_stmt(db,
+                                 "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, "
+                                 "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))");
+    if (st == NULL)
+      rc = TD_EIO;
     else {
       td__stmt_bind_int(st, 1, version);
       td__stmt_bind_text(st, 2, r->path + strlen(SQL_PREFIX));

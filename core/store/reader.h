@@ -12,8 +12,8 @@ typedef int (*td__read_fn)(td__db_t *db, void *arg);
 typedef void (*td__read_done_fn)(void *arg, int rc);
 
 struct td__read_op {
-  uv_work_t work; /* private */
-  td__read_fn run; /* on a pool thread; db is that thread's connection (NULL if it failed to open) */
+  uv_work_t work;        /* private */
+  td__read_fn run;       /* on a pool thread; db is that thread's connection (NULL if it failed to open) */
   td__read_done_fn done; /* on the loop thread */
   void *arg;
   int rc;

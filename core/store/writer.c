@@ -28,8 +28,10 @@ struct td__writer {
 
 static void append(td__write_op_t **head, td__write_op_t **tail, td__write_op_t *op) {
   op->next = NULL;
-  if (*tail) (*tail)->next = op;
-  else *head = op;
+  if (*tail)
+    (*tail)->next = op;
+  else
+    *head = op;
   *tail = op;
 }
 
@@ -52,8 +54,10 @@ static void run_batch(td__writer_t *w, td__write_op_t *batch) {
   uint64_t start = td__time_mono_ns();
   int rc = td__db_exec(w->db, "BEGIN IMMEDIATE");
   for (td__write_op_t *op = batch; op; op = op->next) {
-    if (rc) op->rc = TD_EIO;
-    else run_op(w, op);
+    if (rc)
+      op->rc = TD_EIO;
+    else
+      run_op(w, op);
   }
   if (rc == 0) {
     rc = td__db_exec(w->db, "COMMIT");

@@ -48,8 +48,10 @@ void td__buf_json_escape(td__buf_t *b, const char *s) {
       case '\r': td__buf_puts(b, "\\r"); break;
       case '\t': td__buf_puts(b, "\\t"); break;
       default:
-        if (*p < 0x20) td__buf_printf(b, "\\u%04x", *p);
-        else td__buf_append(b, p, 1);
+        if (*p < 0x20)
+          td__buf_printf(b, "\\u%04x", *p);
+        else
+          td__buf_append(b, p, 1);
     }
   }
 }

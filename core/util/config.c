@@ -80,8 +80,8 @@ json_t *td__config_load(const char *path, const char *const *sets, int set_count
   int rc = schema ? td__schema_validate(schema, schema, config, &errors, 20) : -1;
   if (rc != 0) {
     for (size_t i = 0; i < errors.count; i++)
-      fprintf(stderr, "talentd: config key %s: %s\n", errors.items[i].pointer[0] ? errors.items[i].pointer : "/",
-              errors.items[i].message);
+      fprintf(stderr, "talentd: config key %s: %s\n",
+              errors.items[i].pointer[0] ? errors.items[i].pointer : "/", errors.items[i].message);
     if (rc < 0) fprintf(stderr, "talentd: the built-in config schema is unusable\n");
     td__schema_errors_free(&errors);
     json_decref(schema);

@@ -78,8 +78,10 @@ static void keep(td__csv_reader_t *r, scan_t *s, const char *p, size_t n) {
 /* Counts line ends inside a quoted span so record line numbers stay right. */
 static void count_lines(td__csv_reader_t *r, const char *p, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    if (p[i] == '\n') r->line++;
-    else if (p[i] == '\r' && (i + 1 >= n || p[i + 1] != '\n')) r->line++;
+    if (p[i] == '\n')
+      r->line++;
+    else if (p[i] == '\r' && (i + 1 >= n || p[i + 1] != '\n'))
+      r->line++;
   }
 }
 
@@ -199,10 +201,14 @@ bool td__utf8_valid(const char *s, size_t n) {
     }
     size_t need;
     unsigned min, cp;
-    if (c >= 0xC2 && c <= 0xDF) need = 1, min = 0x80, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF) need = 2, min = 0x800, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) need = 3, min = 0x10000, cp = c & 0x07;
-    else return false;
+    if (c >= 0xC2 && c <= 0xDF)
+      need = 1, min = 0x80, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+      need = 2, min = 0x800, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+      need = 3, min = 0x10000, cp = c & 0x07;
+    else
+      return false;
     if (n - i <= need) return false;
     for (size_t k = 1; k <= need; k++) {
       if ((p[i + k] & 0xC0) != 0x80) return false;

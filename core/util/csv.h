@@ -26,8 +26,8 @@ typedef struct td__csv_record {
   size_t count;        /* fields in the record (0 when error is set) */
   const char **fields; /* NUL-terminated UTF-8, borrowed until the next call */
   size_t *lengths;
-  size_t line;         /* 1-based line on which the record starts */
-  const char *error;   /* NULL, or a static sentence saying why the record is malformed */
+  size_t line;       /* 1-based line on which the record starts */
+  const char *error; /* NULL, or a static sentence saying why the record is malformed */
 } td__csv_record_t;
 
 typedef struct td__csv_reader {

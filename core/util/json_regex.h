@@ -45,8 +45,8 @@ bool td__regex_search(const regex_t *re, const char *s, size_t n);
 
 /* One compiled pattern and the schema string it came from. */
 typedef struct td__regex_entry {
-    const char *src;
-    regex_t re;
+  const char *src;
+  regex_t re;
 } td__regex_entry_t;
 
 /*
@@ -56,9 +56,9 @@ typedef struct td__regex_entry {
  * td__regex_cache_free.
  */
 typedef struct td__regex_cache {
-    td__regex_entry_t *entries;
-    size_t count;
-    size_t cap;
+  td__regex_entry_t *entries;
+  size_t count;
+  size_t cap;
 } td__regex_cache_t;
 
 /*

@@ -24,15 +24,15 @@
  * owned by the td__schema_errors_t that holds them.
  */
 typedef struct td__schema_error {
-    char *pointer;
-    char *message;
+  char *pointer;
+  char *message;
 } td__schema_error_t;
 
 /* A growable list of errors. Zero-initialise it; free it with td__schema_errors_free. */
 typedef struct td__schema_errors {
-    td__schema_error_t *items;
-    size_t count;
-    size_t cap;
+  td__schema_error_t *items;
+  size_t count;
+  size_t cap;
 } td__schema_errors_t;
 
 /*
@@ -67,9 +67,9 @@ void td__schema_errors_free(td__schema_errors_t *errors);
  * push and td__json_pointer_truncate() back to it afterwards.
  */
 typedef struct td__json_pointer {
-    char *buf;
-    size_t len;
-    size_t cap;
+  char *buf;
+  size_t len;
+  size_t cap;
 } td__json_pointer_t;
 
 /* Appends "/" and key (key_len bytes, escaped per RFC 6901). 0 or -ENOMEM. */

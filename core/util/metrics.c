@@ -9,7 +9,7 @@
 
 #define NBUCKETS 14
 static const double bucket_bounds[NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                               0.1,    0.25,  0.5,    1,     2.5,  5,    10};
+                                               0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
 typedef struct histogram {
   unsigned long long buckets[NBUCKETS + 1]; /* last: +Inf */
@@ -100,14 +100,15 @@ static void render_histogram(td__buf_t *out, const char *name, const char *help,
     td__buf_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name, bucket_bounds[i], cumulative);
   }
   cumulative += h->buckets[NBUCKETS];
-  td__buf_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, cumulative,
-                 name, h->sum, name, h->count);
+  td__buf_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, cumulative, name,
+                 h->sum, name, h->count);
 }
 
 void td__metrics_render(td__buf_t *out) {
   pthread_mutex_lock(&lock);
-  td__buf_puts(out, "# HELP td_http_requests_total HTTP requests by route and status.\n"
-                    "# TYPE td_http_requests_total counter\n");
+  td__buf_puts(out,
+               "# HELP td_http_requests_total HTTP requests by route and status.\n"
+               "# TYPE td_http_requests_total counter\n");
   for (size_t i = 0; i < request_count; i++)
     td__buf_printf(out, "td_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
                    requests[i].method, requests[i].route, requests[i].status, requests[i].count);

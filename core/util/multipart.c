@@ -147,9 +147,12 @@ static int parse_disposition(const char *v, td__multipart_part_t *part, const ch
   char *ext = NULL;
   int rc;
   while ((rc = next_param(&p, name, sizeof name, &value)) == 1) {
-    if (strcasecmp(name, "name") == 0 && part->name == NULL) part->name = td__xstrdup(value.data);
-    else if (strcasecmp(name, "filename") == 0 && part->filename == NULL) part->filename = td__xstrdup(value.data);
-    else if (strcasecmp(name, "filename*") == 0 && ext == NULL) ext = decode_ext_value(value.data);
+    if (strcasecmp(name, "name") == 0 && part->name == NULL)
+      part->name = td__xstrdup(value.data);
+    else if (strcasecmp(name, "filename") == 0 && part->filename == NULL)
+      part->filename = td__xstrdup(value.data);
+    else if (strcasecmp(name, "filename*") == 0 && ext == NULL)
+      ext = decode_ext_value(value.data);
   }
   td__buf_free(&value);
   if (ext) {
@@ -230,7 +233,8 @@ static int after_delimiter(const char *body, size_t len, size_t *pos, const char
   return 0;
 }
 
-static int parse_parts(const char *body, size_t len, const char *delim, td__multipart_t *out, const char **error) {
+static int parse_parts(const char *body, size_t len, const char *delim, td__multipart_t *out,
+                       const char **error) {
   size_t dlen = strlen(delim); /* "\r\n--boundary" */
   size_t pos;
   /* The first delimiter may open the body (without its CRLF) or follow a preamble. */

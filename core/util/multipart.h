@@ -1,9 +1,9 @@
 /* A multipart/form-data parser (RFC 7578 over RFC 2046) for a body in memory or mapped from
  * the file an upload was streamed to (nothing past its last byte is ever read, and it need
  * not be NUL-terminated). Parts point into the body (no copy of the data); their names, file
- * names and content types are copied. Strict where it matters for safety: the boundary must come from the Content-Type,
- * every delimiter line must end in CRLF, part headers are bounded in size and number, and
- * the closing delimiter must be present. */
+ * names and content types are copied. Strict where it matters for safety: the boundary must come from the
+ * Content-Type, every delimiter line must end in CRLF, part headers are bounded in size and number, and the
+ * closing delimiter must be present. */
 #ifndef TD_UTIL_MULTIPART_H
 #define TD_UTIL_MULTIPART_H
 

@@ -25,8 +25,8 @@ void td__time_format(int64_t ms, char *out, size_t size) {
   int frac = (int)(ms - (int64_t)secs * 1000);
   struct tm tm;
   gmtime_r(&secs, &tm);
-  snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+           tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
 /* Reads exactly n digits. */
@@ -101,8 +101,7 @@ int td__time_parse(const char *text, int64_t *ms) {
   } else if (*p == '+' || *p == '-') {
     int sign = *p == '-' ? -1 : 1, oh, om;
     p++;
-    if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
-      return TD_EINVAL;
+    if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59) return TD_EINVAL;
     offset_min = sign * (oh * 60 + om);
   } else {
     return TD_EINVAL;

@@ -10,7 +10,8 @@
 static const char response[] =
     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n"
     "Connection: keep-alive\r\n\r\n"
-    "{\"id\":\"can_aaaaaaaaaaaaaaaaaaaaaaaaaa\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace\",\"ok\":true,\"n\":1234}";
+    "{\"id\":\"can_aaaaaaaaaaaaaaaaaaaaaaaaaa\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace\",\"ok\":"
+    "true,\"n\":1234}";
 
 typedef struct conn {
   uv_tcp_t tcp;
@@ -73,7 +74,8 @@ int main(int argc, char **argv) {
   struct sockaddr_in addr;
   uv_ip4_addr("127.0.0.1", port, &addr);
   uv_tcp_init(loop, &server);
-  if (uv_tcp_bind(&server, (const struct sockaddr *)&addr, 0) || uv_listen((uv_stream_t *)&server, 1024, on_connection)) {
+  if (uv_tcp_bind(&server, (const struct sockaddr *)&addr, 0) ||
+      uv_listen((uv_stream_t *)&server, 1024, on_connection)) {
     fprintf(stderr, "bare_server: cannot listen on %d\n", port);
     return 1;
   }

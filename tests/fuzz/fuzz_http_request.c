@@ -19,8 +19,8 @@
 typedef struct run {
   td__buf_t digest; /* every request handed out, serialised */
   int requests;
-  int status;       /* 0: still waiting for bytes or closed cleanly; else the refusal */
-  int phase;        /* 0 idle, 1 head, 2 body: the order the phase hook must see */
+  int status; /* 0: still waiting for bytes or closed cleanly; else the refusal */
+  int phase;  /* 0 idle, 1 head, 2 body: the order the phase hook must see */
 } run_t;
 
 static void must(int cond, const char *what) {
@@ -55,13 +55,15 @@ static void check_request(const td__http_request_t *r, const td__http_limits_t *
   must(strlen(r->target) <= l->max_url, "target within max_url");
   must(r->http_minor == 0 || r->http_minor == 1, "HTTP/1.0 or 1.1");
   must(r->header_count <= l->max_headers, "header count within max_headers");
-  for (const char *c = r->target; *c; c++) must(*c > 0x20 && *c < 0x7f && *c != '#', "target is visible ASCII");
+  for (const char *c = r->target; *c; c++)
+    must(*c > 0x20 && *c < 0x7f && *c != '#', "target is visible ASCII");
   int hosts = 0;
   for (size_t i = 0; i < r->header_count; i++) {
     const char *n = r->headers[i].name, *v = r->headers[i].value;
     must(*n != '\0', "header name not empty");
     for (const char *c = n; *c; c++)
-      must(td__http_is_tchar((unsigned char)*c) && !(*c >= 'A' && *c <= 'Z'), "header name is a lower-case token");
+      must(td__http_is_tchar((unsigned char)*c) && !(*c >= 'A' && *c <= 'Z'),
+           "header name is a lower-case token");
     size_t vlen = strlen(v);
     must(strlen(n) + vlen <= l->max_header, "one field within max_header");
     must(td__http_field_value_ok(v, vlen), "header value has no control bytes");

@@ -32,7 +32,9 @@ static void must(int cond, const char *what, const char *schema) {
   }
 }
 
-static int by_name(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -112,7 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   must((rc == 0) == (errors.count == 0), "errors reported exactly when invalid", name);
   must(errors.count <= MAX_ERRORS, "at most max_errors errors", name);
   for (size_t i = 0; i < errors.count; i++) {
-    must(errors.items[i].pointer != NULL && errors.items[i].message != NULL && errors.items[i].message[0] != '\0',
+    must(errors.items[i].pointer != NULL && errors.items[i].message != NULL &&
+             errors.items[i].message[0] != '\0',
          "each error has a pointer and a message", name);
     const char *p = errors.items[i].pointer;
     must(p[0] == '\0' || p[0] == '/', "the error pointer is a JSON pointer", name);

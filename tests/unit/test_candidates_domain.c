@@ -37,7 +37,7 @@ static void test_sanitizer_quotes_terms(void **state) {
   check_query("kubernetes", "\"kubernetes\"*");
   check_query("  ana   lopez ", "\"ana\" \"lopez\"*");
   check_query("go", "\"go\"*");
-  check_query("a", "\"a\"");            /* one byte: no prefix (it would match too much) */
+  check_query("a", "\"a\""); /* one byte: no prefix (it would match too much) */
   check_query("rust c", "\"rust\" \"c\"");
   check_query("ana.lopez@example.com", "\"ana.lopez@example.com\"*");
   check_query("López", "\"López\"*");
@@ -88,8 +88,9 @@ static void test_csv_cells(void **state) {
   td__csv_cell(&b, "-1", false);
   td__csv_cell(&b, NULL, false);
   td__csv_cell(&b, "two\nlines", false);
-  assert_string_equal(b.data, "plain,\"a,b\",\"say \"\"hi\"\"\",\"'=HYPERLINK(\"\"http://x\"\")\",\"'+14155550100\","
-                              "\"'@SUM(A1)\",\"'-1\",,\"two\nlines\"");
+  assert_string_equal(b.data,
+                      "plain,\"a,b\",\"say \"\"hi\"\"\",\"'=HYPERLINK(\"\"http://x\"\")\",\"'+14155550100\","
+                      "\"'@SUM(A1)\",\"'-1\",,\"two\nlines\"");
   td__buf_free(&b);
 }
 
@@ -142,7 +143,9 @@ static json_t *create(fixture_t *f, const char *text, bool merge, int want_rc) {
   return out;
 }
 
-static const char *sval(const json_t *o, const char *key) { return json_string_value(json_object_get(o, key)); }
+static const char *sval(const json_t *o, const char *key) {
+  return json_string_value(json_object_get(o, key));
+}
 static const char *item(const json_t *o, const char *key, size_t i) {
   return json_string_value(json_array_get(json_object_get(o, key), i));
 }
@@ -171,12 +174,15 @@ static json_t *search(fixture_t *f, const char *q) {
 static void test_normalizes_fields(void **state) {
   fixture_t *f = *state;
   char text[1024];
-  snprintf(text, sizeof text,
-           "{\"first_name\":\" Ana \",\"last_name\":\"López\",\"emails\":[\" Ana@Example.COM\",\"ana@example.com\"],"
-           "\"phones\":[\"(415) 555-0100\",\"+1 415 555 0100\",\"ext 12\"],\"tags\":[\" Go\",\"go\",\"Rust\"],"
-           "\"links\":[\"linkedin.com/in/ana\",\"https://github.com/ana\"],\"location\":\"  \",\"owner_id\":\"%s\","
-           "\"consent\":{\"status\":\"granted\"}}",
-           f->owner);
+  snprintf(
+      text, sizeof text,
+      "{\"first_name\":\" Ana \",\"last_name\":\"López\",\"emails\":[\" "
+      "Ana@Example.COM\",\"ana@example.com\"],"
+      "\"phones\":[\"(415) 555-0100\",\"+1 415 555 0100\",\"ext 12\"],\"tags\":[\" Go\",\"go\",\"Rust\"],"
+      "\"links\":[\"linkedin.com/in/ana\",\"https://github.com/ana\"],\"location\":\"  "
+      "\",\"owner_id\":\"%s\","
+      "\"consent\":{\"status\":\"granted\"}}",
+      f->owner);
   json_t *c = create(f, text, false, 0);
   assert_string_equal(sval(c, "first_name"), "Ana");
   assert_int_equal(json_array_size(json_object_get(c, "emails")), 1);
@@ -196,8 +202,10 @@ static void test_normalizes_fields(void **state) {
 
 static void test_rejects_bad_fields_with_pointers(void **state) {
   fixture_t *f = *state;
-  create(f, "{\"first_name\":\" \",\"emails\":[\"ok@example.com\",\"nope\"],\"links\":[\"javascript:alert(1)\"],"
-            "\"tags\":[\"  \"],\"owner_id\":\"usr_nobody\"}", false, TD_EINVAL);
+  create(f,
+         "{\"first_name\":\" \",\"emails\":[\"ok@example.com\",\"nope\"],\"links\":[\"javascript:alert(1)\"],"
+         "\"tags\":[\"  \"],\"owner_id\":\"usr_nobody\"}",
+         false, TD_EINVAL);
   json_t *errors = json_object_get(f->ctx.problem, "errors");
   const char *want[] = {"/first_name", "/emails/1", "/links/0", "/tags/0", "/owner_id"};
   for (size_t i = 0; i < 5; i++) {
@@ -212,12 +220,14 @@ static void test_rejects_bad_fields_with_pointers(void **state) {
 
 static void test_duplicate_email_conflict_and_merge(void **state) {
   fixture_t *f = *state;
-  json_t *a = create(f, "{\"first_name\":\"Bo\",\"emails\":[\"bo@example.com\"],\"tags\":[\"java\"]}", false, 0);
+  json_t *a =
+      create(f, "{\"first_name\":\"Bo\",\"emails\":[\"bo@example.com\"],\"tags\":[\"java\"]}", false, 0);
   td__ctx_dispose(&f->ctx);
   create(f, "{\"first_name\":\"Bob\",\"emails\":[\"new@example.com\",\"BO@example.com\"]}", false, TD_EINVAL);
   assert_int_equal(json_integer_value(json_object_get(f->ctx.problem, "status")), 409);
   assert_string_equal(sval(f->ctx.problem, "existing_id"), sval(a, "id"));
-  assert_string_equal(sval(json_array_get(json_object_get(f->ctx.problem, "errors"), 0), "pointer"), "/emails/1");
+  assert_string_equal(sval(json_array_get(json_object_get(f->ctx.problem, "errors"), 0), "pointer"),
+                      "/emails/1");
   td__ctx_dispose(&f->ctx);
   json_t *m = create(f,
                      "{\"first_name\":\"Bob\",\"last_name\":\"Stone\","
@@ -280,7 +290,8 @@ static void test_merge_moves_notes_and_keeps_alias(void **state) {
 
 static void test_search_ranks_and_survives_hostile_queries(void **state) {
   fixture_t *f = *state;
-  json_t *a = create(f, "{\"first_name\":\"Quentin\",\"last_name\":\"Haskell\",\"resume_text\":\"erlang\"}", false, 0);
+  json_t *a = create(f, "{\"first_name\":\"Quentin\",\"last_name\":\"Haskell\",\"resume_text\":\"erlang\"}",
+                     false, 0);
   json_t *b = create(f, "{\"first_name\":\"Dana\",\"resume_text\":\"haskell haskell haskell\"}", false, 0);
   json_t *ids = search(f, "haskell");
   assert_int_equal(json_array_size(ids), 2);
@@ -290,8 +301,9 @@ static void test_search_ranks_and_survives_hostile_queries(void **state) {
   ids = search(f, "Quen");
   assert_int_equal(json_array_size(ids), 1);
   json_decref(ids);
-  const char *hostile[] = {"\"", "a\"b", "NEAR(", ")", "name:", "*", "AND", "OR OR", "x NOT y", "^start",
-                           "{name}: x", "''", "\\", "%", "col:(a OR b)", "\xff\xfe", "a\"\" OR \"\"b"};
+  const char *hostile[] = {"\"",  "a\"b",  "NEAR(",        ")",        "name:",         "*",
+                           "AND", "OR OR", "x NOT y",      "^start",   "{name}: x",     "''",
+                           "\\",  "%",     "col:(a OR b)", "\xff\xfe", "a\"\" OR \"\"b"};
   for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
     ids = search(f, hostile[i]);
     json_decref(ids);
@@ -302,8 +314,8 @@ static void test_search_ranks_and_survives_hostile_queries(void **state) {
 
 static void test_update_and_erase(void **state) {
   fixture_t *f = *state;
-  json_t *c =
-      create(f, "{\"first_name\":\"Eve\",\"emails\":[\"eve@example.com\"],\"resume_text\":\"cobol\"}", false, 0);
+  json_t *c = create(f, "{\"first_name\":\"Eve\",\"emails\":[\"eve@example.com\"],\"resume_text\":\"cobol\"}",
+                     false, 0);
   json_t *patch = json_pack("{s:[s],s:n}", "tags", "vip", "resume_text");
   json_t *out = NULL;
   assert_int_equal(td__candidate_update(&f->ctx, sval(c, "id"), patch, 7, &out), TD_EINVAL);

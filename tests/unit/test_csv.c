@@ -44,8 +44,8 @@ static void check(const char *text, const char *want) {
 static void test_plain_records(void **state) {
   (void)state;
   check("a,b,c\n1,2,3\n", "1:a|b|c\n2:1|2|3\n");
-  check("a,b\n1,2", "1:a|b\n2:1|2\n");          /* no final line end */
-  check("a,,c,\n", "1:a||c|\n");                /* empty fields, a trailing empty field */
+  check("a,b\n1,2", "1:a|b\n2:1|2\n"); /* no final line end */
+  check("a,,c,\n", "1:a||c|\n");       /* empty fields, a trailing empty field */
   check("", "");
   check("single", "1:single\n");
 }
@@ -53,7 +53,7 @@ static void test_plain_records(void **state) {
 static void test_line_ends(void **state) {
   (void)state;
   check("a,b\r\n1,2\r\n", "1:a|b\n2:1|2\n");
-  check("a,b\r1,2\r", "1:a|b\n2:1|2\n"); /* old Mac lone CR */
+  check("a,b\r1,2\r", "1:a|b\n2:1|2\n");   /* old Mac lone CR */
   check("a\r\n\r\n\n\nb\n", "1:a\n5:b\n"); /* empty lines skipped, still counted */
   check("\n\na\n", "3:a\n");
 }
@@ -62,10 +62,10 @@ static void test_quoting(void **state) {
   (void)state;
   check("\"a,b\",c\n", "1:a,b|c\n");
   check("\"he said \"\"hi\"\"\",x\n", "1:he said \"hi\"|x\n");
-  check("\"\"\n", "1:\n");                   /* one quoted empty field is a record */
+  check("\"\"\n", "1:\n"); /* one quoted empty field is a record */
   check("\"\",\"\"\n", "1:|\n");
   check("\"\"\"\"\n", "1:\"\n");
-  check("ab\"c,d\n", "1:ab\"c|d\n");         /* a quote inside an unquoted field is literal */
+  check("ab\"c,d\n", "1:ab\"c|d\n"); /* a quote inside an unquoted field is literal */
 }
 
 static void test_embedded_newlines_keep_line_numbers(void **state) {
@@ -77,7 +77,10 @@ static void test_embedded_newlines_keep_line_numbers(void **state) {
 
 static void test_bom_skipped(void **state) {
   (void)state;
-  check("\xEF\xBB\xBF" "email,name\nx,y\n", "1:email|name\n2:x|y\n");
+  check(
+      "\xEF\xBB\xBF"
+      "email,name\nx,y\n",
+      "1:email|name\n2:x|y\n");
   check("\xEF\xBB\xBF", "");
 }
 

@@ -199,8 +199,9 @@ static void test_resume_after_event_id(void **state) {
 static void test_type_grammar(void **state) {
   (void)state;
   const char *good[] = {"candidate.created", "application.*", "custom_field.*", "a.b.c", "x1.y_2", "a.b.*"};
-  const char *bad[] = {"", "candidate", "*", ".*", "Candidate.created", "candidate.", "candidate..x", "a.*.b",
-                       "a.b*", "candidate.created ", "a-b.c", "a.%"};
+  const char *bad[] = {"",           "candidate",    "*",     ".*",   "Candidate.created",
+                       "candidate.", "candidate..x", "a.*.b", "a.b*", "candidate.created ",
+                       "a-b.c",      "a.%"};
   for (size_t i = 0; i < sizeof good / sizeof *good; i++) assert_true(td__event_feed_type_ok(good[i]));
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_false(td__event_feed_type_ok(bad[i]));
   td__ctx_t ctx = ctx_as(TD_ROLE_ADMIN);

@@ -34,10 +34,12 @@ static const char *const seed =
     " ('usr_admin', 'a@example.test', 'A', 'admin', 0, 0);"
     "INSERT INTO candidates(rowid, id, first_name, last_name, created_at, updated_at) VALUES"
     " (1, 'can_1', 'Ana', 'Lima', 0, 0);"
-    "INSERT INTO jobs(rowid, id, title, status, created_at, updated_at) VALUES (1, 'job_1', 'Engineer', 'open', 0, 0),"
+    "INSERT INTO jobs(rowid, id, title, status, created_at, updated_at) VALUES (1, 'job_1', 'Engineer', "
+    "'open', 0, 0),"
     " (2, 'job_draft', 'Designer', 'draft', 0, 0);"
     "INSERT INTO stages(rowid, id, job_rowid, name, type, position, deleted_at) VALUES"
-    " (1, 'stg_applied', 1, 'Applied', 'applied', 0, NULL), (2, 'stg_screen', 1, 'Screen', 'screen', 1, NULL);";
+    " (1, 'stg_applied', 1, 'Applied', 'applied', 0, NULL), (2, 'stg_screen', 1, 'Screen', 'screen', 1, "
+    "NULL);";
 
 /* ---------- fixtures ---------- */
 
@@ -143,7 +145,8 @@ static int f_reason(td__ctx_t *ctx, const char *hook, json_t *p, void *data, td_
   (void)ctx, (void)data, (void)veto;
   calls++;
   assert_string_equal(hook, "application.before_stage_change");
-  assert_string_equal(json_string_value(json_object_get(json_object_get(p, "from_stage"), "type")), "applied");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(p, "from_stage"), "type")),
+                      "applied");
   assert_string_equal(json_string_value(json_object_get(json_object_get(p, "to_stage"), "id")), "stg_screen");
   assert_string_equal(json_string_value(json_object_get(p, "kind")), "moved");
   json_object_set_new(p, "reason", json_string("rewritten by rule"));
@@ -158,7 +161,8 @@ static int f_reject(td__ctx_t *ctx, const char *hook, json_t *p, void *data, td_
   assert_string_equal(hook, "application.before_reject");
   assert_string_equal(json_string_value(json_object_get(p, "kind")), "rejected");
   assert_string_equal(json_string_value(json_object_get(p, "reason")), "no visa");
-  assert_string_equal(json_string_value(json_object_get(json_object_get(p, "from_stage"), "id")), "stg_applied");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(p, "from_stage"), "id")),
+                      "stg_applied");
   json_object_set_new(p, "reason", json_string("needs sponsorship"));
   return TD_FILTER_MODIFIED;
 }
@@ -200,8 +204,9 @@ static void test_order(void **state) {
 
   td__buf_t out = {0};
   td__hooks_list(collect, &out);
-  assert_string_equal(out.data, "a.before_b:0:beta:0|x.before_y:0:omega:50|x.before_y:1:beta:10|"
-                                "x.before_y:2:zeta:10|x.before_y:3:alpha:0|x.before_y:4:alpha:0|");
+  assert_string_equal(out.data,
+                      "a.before_b:0:beta:0|x.before_y:0:omega:50|x.before_y:1:beta:10|"
+                      "x.before_y:2:zeta:10|x.before_y:3:alpha:0|x.before_y:4:alpha:0|");
   td__buf_free(&out);
 }
 
@@ -248,7 +253,8 @@ static void test_freeze(void **state) {
 /* ---------- filters in the write path ---------- */
 
 static int create_candidate(td__ctx_t *ctx, json_t **out) {
-  json_t *body = json_pack("{s:s,s:[s],s:[s]}", "first_name", "Bo", "emails", "bo@example.test", "tags", "Go");
+  json_t *body =
+      json_pack("{s:s,s:[s],s:[s]}", "first_name", "Bo", "emails", "bo@example.test", "tags", "Go");
   int rc = td__candidate_create(ctx, body, false, out, NULL);
   json_decref(body);
   return rc;
@@ -282,7 +288,8 @@ static void test_veto_candidate_create(void **state) {
 /* Creates an application of can_1 to job_1 in stg_applied; writes its id into id. */
 static void create_application(char id[TD_ID_MAX]) {
   td__ctx_t ctx = admin();
-  json_t *body = json_pack("{s:s,s:s,s:s}", "candidate_id", "can_1", "job_id", "job_1", "stage_id", "stg_applied");
+  json_t *body =
+      json_pack("{s:s,s:s,s:s}", "candidate_id", "can_1", "job_id", "job_1", "stage_id", "stg_applied");
   json_t *out = NULL;
   int64_t version;
   assert_int_equal(td__application_create(&ctx, body, &out, &version), 0);

@@ -25,22 +25,27 @@ static void test_normal_headers_accepted(void **state) {
   assert_int_equal(td__http_header_add(&b, "Content-Disposition", "attachment; filename=\"cv\tv2.pdf\""), 0);
   assert_int_equal(td__http_header_add(&b, "X-Empty", ""), 0);
   /* obs-text: a UTF-8 file name is not a control byte. */
-  assert_int_equal(td__http_header_add(&b, "X-Name", "Ren\xc3\xa9" "e"), 0);
+  assert_int_equal(td__http_header_add(&b, "X-Name",
+                                       "Ren\xc3\xa9"
+                                       "e"),
+                   0);
   /* Every tchar is allowed in a name. */
   assert_int_equal(td__http_header_add(&b, "!#$%&'*+-.^_`|~09azAZ", "v"), 0);
   assert_string_equal(b.data,
                       "X-Request-Id: req_abc123\r\n"
                       "Content-Disposition: attachment; filename=\"cv\tv2.pdf\"\r\n"
                       "X-Empty: \r\n"
-                      "X-Name: Ren\xc3\xa9" "e\r\n"
+                      "X-Name: Ren\xc3\xa9"
+                      "e\r\n"
                       "!#$%&'*+-.^_`|~09azAZ: v\r\n");
   td__buf_free(&b);
 }
 
 static void test_values_with_line_breaks_refused(void **state) {
   (void)state;
-  const char *bad[] = {"a\rb", "a\nb", "a\r\nb", "\r\n", "x\r\nSet-Cookie: sid=evil", "x\r\n\r\n<html>", "\n",
-                       "trailing\r", "trailing\n"};
+  const char *bad[] = {
+      "a\rb", "a\nb",       "a\r\nb",    "\r\n", "x\r\nSet-Cookie: sid=evil", "x\r\n\r\n<html>",
+      "\n",   "trailing\r", "trailing\n"};
   td__buf_t b = {0};
   td__buf_puts(&b, "Kept: 1\r\n");
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -77,8 +82,9 @@ static void test_nul_in_counted_value_refused(void **state) {
 
 static void test_non_token_names_refused(void **state) {
   (void)state;
-  const char *bad[] = {"", "X Y", "X:Y", "X-A:", "X\r\n", "X\n", "X\r", "X\t", "(a)", "a@b", "a,b", "\"a\"",
-                       "a/b", "a;b", "a<b>", "a=b", "a?b", "a[b]", "a\\b", "a{b}", "Ren\xc3\xa9", "\x7f"};
+  const char *bad[] = {"",    "X Y",  "X:Y",  "X-A:",  "X\r\n",       "X\n", "X\r",  "X\t",
+                       "(a)", "a@b",  "a,b",  "\"a\"", "a/b",         "a;b", "a<b>", "a=b",
+                       "a?b", "a[b]", "a\\b", "a{b}",  "Ren\xc3\xa9", "\x7f"};
   td__buf_t b = {0};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(td__http_header_add(&b, bad[i], "v"), TD_EINVAL);
@@ -163,15 +169,17 @@ static void test_bad_fields_refused_at_any_split(void **state) {
     const char *text;
     int status;
   } cases[] = {
-      {"GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400},         /* obs-fold */
-      {"GET / HTTP/1.1\r\nHost: t\r\nX:\r\n\tb\r\n\r\n", 400},          /* obs-fold after an empty value */
-      {"GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400},                     /* space before the colon */
-      {"GET / HTTP/1.1\r\nHost: t\r\nX: a\x01" "b\r\n\r\n", 400},      /* control byte in a value */
-      {"GET / HTTP/1.1\nHost: t\r\n\r\n", 400},                        /* bare LF ends the request line */
-      {"GET / HTTP/1.1\r\nHost: t\r\n\n", 400},                        /* bare LF ends the head */
-      {"GET / HTTP/1.1\r\nHost: t\r\nhost: u\r\n\r\n", 400},           /* two Hosts */
-      {"GET / HTTP/1.1\r\nX: y\r\n\r\n", 400},                         /* no Host */
-      {"GET / HTTP/1.1\r\nHost: t\r\nExpect: nothing\r\n\r\n", 417},   /* unknown expectation */
+      {"GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400}, /* obs-fold */
+      {"GET / HTTP/1.1\r\nHost: t\r\nX:\r\n\tb\r\n\r\n", 400},  /* obs-fold after an empty value */
+      {"GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400},              /* space before the colon */
+      {"GET / HTTP/1.1\r\nHost: t\r\nX: a\x01"
+       "b\r\n\r\n",
+       400},                                                         /* control byte in a value */
+      {"GET / HTTP/1.1\nHost: t\r\n\r\n", 400},                      /* bare LF ends the request line */
+      {"GET / HTTP/1.1\r\nHost: t\r\n\n", 400},                      /* bare LF ends the head */
+      {"GET / HTTP/1.1\r\nHost: t\r\nhost: u\r\n\r\n", 400},         /* two Hosts */
+      {"GET / HTTP/1.1\r\nX: y\r\n\r\n", 400},                       /* no Host */
+      {"GET / HTTP/1.1\r\nHost: t\r\nExpect: nothing\r\n\r\n", 417}, /* unknown expectation */
       {"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -182,8 +190,9 @@ static void test_bad_fields_refused_at_any_split(void **state) {
 
 static void test_trailers_are_dropped(void **state) {
   (void)state;
-  outcome_t o = parse_both("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                           "3\r\nabc\r\n0\r\nAuthorization: Bearer x\r\nHost: u\r\n\r\n");
+  outcome_t o = parse_both(
+      "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\nAuthorization: Bearer x\r\nHost: u\r\n\r\n");
   assert_int_equal(o.status, 0);
   assert_int_equal(o.req->body.len, 3);
   assert_null(td__http_header(o.req, "authorization"));

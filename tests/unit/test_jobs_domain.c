@@ -229,7 +229,8 @@ static void test_lookups_for_applications(void **state) {
   assert_int_equal(job_rowid, f->job_rowid);
   assert_string_equal(type, "applied");
   assert_int_equal(position, 1);
-  assert_int_equal(td__job_stage_lookup(f->db, job_id, stage_id_at(f, 3, id), NULL, NULL, type, &position), 0);
+  assert_int_equal(td__job_stage_lookup(f->db, job_id, stage_id_at(f, 3, id), NULL, NULL, type, &position),
+                   0);
   assert_string_equal(type, "interview");
   assert_int_equal(position, 3);
   assert_int_equal(td__job_stage_lookup(f->db, "job_nope", NULL, NULL, NULL, NULL, NULL), TD_ENOTFOUND);

@@ -33,15 +33,18 @@ static void test_boundary_parameter(void **state) {
   char b[80];
   assert_int_equal(td__multipart_boundary("multipart/form-data; boundary=abc", b, sizeof b), 0);
   assert_string_equal(b, "abc");
-  assert_int_equal(td__multipart_boundary("Multipart/Form-Data;charset=utf-8; BOUNDARY=\"a b:c\"", b, sizeof b), 0);
+  assert_int_equal(
+      td__multipart_boundary("Multipart/Form-Data;charset=utf-8; BOUNDARY=\"a b:c\"", b, sizeof b), 0);
   assert_string_equal(b, "a b:c");
   assert_int_equal(td__multipart_boundary("multipart/form-data", b, sizeof b), TD_EINVAL);
   assert_int_equal(td__multipart_boundary("multipart/form-data; boundary=", b, sizeof b), TD_EINVAL);
   assert_int_equal(td__multipart_boundary("multipart/mixed; boundary=abc", b, sizeof b), TD_EINVAL);
   assert_int_equal(td__multipart_boundary("multipart/form-dataX; boundary=abc", b, sizeof b), TD_EINVAL);
-  assert_int_equal(td__multipart_boundary("multipart/form-data; boundary=\"ends in space \"", b, sizeof b), TD_EINVAL);
+  assert_int_equal(td__multipart_boundary("multipart/form-data; boundary=\"ends in space \"", b, sizeof b),
+                   TD_EINVAL);
   assert_int_equal(td__multipart_boundary("multipart/form-data; boundary=a\x01z", b, sizeof b), TD_EINVAL);
-  assert_int_equal(td__multipart_boundary("multipart/form-data; boundary=\"unclosed", b, sizeof b), TD_EINVAL);
+  assert_int_equal(td__multipart_boundary("multipart/form-data; boundary=\"unclosed", b, sizeof b),
+                   TD_EINVAL);
   char long71[128] = "multipart/form-data; boundary=";
   memset(long71 + strlen(long71), 'a', 71);
   assert_int_equal(td__multipart_boundary(long71, b, sizeof b), TD_EINVAL);
@@ -91,8 +94,10 @@ static void test_empty_part_and_no_parts(void **state) {
   (void)state;
   td__multipart_t m;
   const char *err;
-  assert_int_equal(parse_s(CT, "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"e\"\r\n\r\n\r\n--XyZ--",
-                           &m, &err), 0);
+  assert_int_equal(
+      parse_s(CT, "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"e\"\r\n\r\n\r\n--XyZ--",
+              &m, &err),
+      0);
   assert_int_equal(m.count, 1);
   assert_int_equal(m.parts[0].len, 0);
   td__multipart_free(&m);
@@ -106,16 +111,18 @@ static void test_filename_forms(void **state) {
   td__multipart_t m;
   const char *err;
   /* filename* (RFC 8187) wins over filename; escapes in quoted strings; a Windows path. */
-  assert_int_equal(parse_s(CT,
-                           "--XyZ\r\n"
-                           "Content-Disposition: form-data; name=\"a\"; filename=\"fallback.txt\"; "
-                           "filename*=UTF-8''%E2%82%AC%20rates.txt\r\n\r\nx\r\n"
-                           "--XyZ\r\n"
-                           "Content-Disposition: form-data; name=\"b\"; filename=\"say \\\"hi\\\".txt\"\r\n\r\ny\r\n"
-                           "--XyZ\r\n"
-                           "Content-Disposition: form-data; name=\"c\"; filename=\"C:\\Users\\ana\\cv.doc\"\r\n\r\nz\r\n"
-                           "--XyZ--",
-                           &m, &err), 0);
+  assert_int_equal(
+      parse_s(CT,
+              "--XyZ\r\n"
+              "Content-Disposition: form-data; name=\"a\"; filename=\"fallback.txt\"; "
+              "filename*=UTF-8''%E2%82%AC%20rates.txt\r\n\r\nx\r\n"
+              "--XyZ\r\n"
+              "Content-Disposition: form-data; name=\"b\"; filename=\"say \\\"hi\\\".txt\"\r\n\r\ny\r\n"
+              "--XyZ\r\n"
+              "Content-Disposition: form-data; name=\"c\"; filename=\"C:\\Users\\ana\\cv.doc\"\r\n\r\nz\r\n"
+              "--XyZ--",
+              &m, &err),
+      0);
   assert_int_equal(m.count, 3);
   assert_string_equal(m.parts[0].filename, "\xE2\x82\xAC rates.txt");
   assert_string_equal(m.parts[1].filename, "say \"hi\".txt");
@@ -127,7 +134,8 @@ static void test_filename_forms(void **state) {
                            "filename*=ISO-8859-1''%E9\r\n\r\nx\r\n"
                            "--XyZ\r\nContent-Disposition: form-data; name=\"b\"; filename=\"g\"; "
                            "filename*=UTF-8''%4\r\n\r\nx\r\n--XyZ--",
-                           &m, &err), 0);
+                           &m, &err),
+                   0);
   assert_string_equal(m.parts[0].filename, "f");
   assert_string_equal(m.parts[1].filename, "g");
   td__multipart_free(&m);
@@ -137,17 +145,18 @@ static void test_filename_forms(void **state) {
 static void test_malformed_bodies(void **state) {
   (void)state;
   static const char *const bad[] = {
-      "",                                                                    /* no boundary at all */
+      "",                                                                        /* no boundary at all */
       "--Other\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n--Other--", /* wrong boundary */
       "--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\nnever closed",     /* no closing delimiter */
       "--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n--XyZ",       /* ends after a delimiter */
       "--XyZ\r\nContent-Disposition: form-data; name=a\r\n",                     /* ends in headers */
-      "--XyZ\r\n\r\nx\r\n--XyZ--",                                             /* no Content-Disposition */
-      "--XyZ\r\nContent-Disposition: attachment; name=a\r\n\r\nx\r\n--XyZ--",   /* not form-data */
+      "--XyZ\r\n\r\nx\r\n--XyZ--",                                               /* no Content-Disposition */
+      "--XyZ\r\nContent-Disposition: attachment; name=a\r\n\r\nx\r\n--XyZ--",    /* not form-data */
       "--XyZ\r\nContent-Disposition: form-data; filename=a\r\n\r\nx\r\n--XyZ--", /* no name */
       "--XyZ\r\nContent-Disposition: form-data; name=\"a\r\n\r\nx\r\n--XyZ--",   /* unclosed quote */
       "--XyZ\r\nContent-Disposition form-data; name=a\r\n\r\nx\r\n--XyZ--",      /* no colon */
-      "--XyZ\r\nContent-Disposition: form-data; name=a\r\nContent-Disposition: form-data; name=b\r\n\r\nx\r\n--XyZ--",
+      "--XyZ\r\nContent-Disposition: form-data; name=a\r\nContent-Disposition: form-data; "
+      "name=b\r\n\r\nx\r\n--XyZ--",
       "--XyZ\nContent-Disposition: form-data; name=a\n\nx\n--XyZ--",             /* LF only */
       "--XyZjunk\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n--XyZ--", /* junk after boundary */
       "--XyZ\r\nContent-Disposition: form-data; name=a; =b\r\n\r\nx\r\n--XyZ--", /* empty parameter name */
@@ -200,8 +209,9 @@ static void test_too_many_parts_and_headers(void **state) {
  * this), refuses every truncation and accepts the whole. */
 static void test_body_ending_at_a_page_edge(void **state) {
   (void)state;
-  static const char body[] = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
-                             "Content-Type: application/pdf\r\n\r\n%PDF-\r\n--Xy\r\n--XyZ--";
+  static const char body[] =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
+      "Content-Type: application/pdf\r\n\r\n%PDF-\r\n--Xy\r\n--XyZ--";
   size_t len = sizeof body - 1;
   long page = sysconf(_SC_PAGESIZE);
   char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -270,14 +280,10 @@ static void test_body_mapped_from_its_file(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_boundary_parameter),
-      cmocka_unit_test(test_two_parts_with_binary_data),
-      cmocka_unit_test(test_empty_part_and_no_parts),
-      cmocka_unit_test(test_filename_forms),
-      cmocka_unit_test(test_malformed_bodies),
-      cmocka_unit_test(test_bad_content_type),
-      cmocka_unit_test(test_too_many_parts_and_headers),
-      cmocka_unit_test(test_body_ending_at_a_page_edge),
+      cmocka_unit_test(test_boundary_parameter),         cmocka_unit_test(test_two_parts_with_binary_data),
+      cmocka_unit_test(test_empty_part_and_no_parts),    cmocka_unit_test(test_filename_forms),
+      cmocka_unit_test(test_malformed_bodies),           cmocka_unit_test(test_bad_content_type),
+      cmocka_unit_test(test_too_many_parts_and_headers), cmocka_unit_test(test_body_ending_at_a_page_edge),
       cmocka_unit_test(test_body_mapped_from_its_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

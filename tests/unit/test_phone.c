@@ -17,7 +17,8 @@ static void check(const char *in, const char *cc, int want_rc, const char *want)
   char out[TD_PHONE_MAX + 1];
   int rc = td__phone_normalize(in, cc, out, sizeof out);
   if (rc != want_rc || strcmp(out, want) != 0)
-    fail_msg("normalize(\"%s\", %s) = %d \"%s\"; want %d \"%s\"", in, cc ? cc : "default", rc, out, want_rc, want);
+    fail_msg("normalize(\"%s\", %s) = %d \"%s\"; want %d \"%s\"", in, cc ? cc : "default", rc, out, want_rc,
+             want);
 }
 
 static void test_international_forms(void **state) {
@@ -97,9 +98,12 @@ static void test_default_calling_code(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_international_forms), cmocka_unit_test(test_north_american_national),
-      cmocka_unit_test(test_other_default_codes), cmocka_unit_test(test_kept_as_typed),
-      cmocka_unit_test(test_refused),             cmocka_unit_test(test_default_calling_code),
+      cmocka_unit_test(test_international_forms),
+      cmocka_unit_test(test_north_american_national),
+      cmocka_unit_test(test_other_default_codes),
+      cmocka_unit_test(test_kept_as_typed),
+      cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_default_calling_code),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,7 @@ static void test_limit_and_window(void **state) {
   }
   assert_true(td__ratelimit_exceeded(rl, "acct:a", 3, t0 + 10, &retry));
   assert_true(retry > 3500 && retry <= 3600);
-  assert_false(td__ratelimit_exceeded(rl, "acct:b", 3, t0 + 10, &retry)); /* other keys unaffected */
+  assert_false(td__ratelimit_exceeded(rl, "acct:b", 3, t0 + 10, &retry));          /* other keys unaffected */
   assert_false(td__ratelimit_exceeded(rl, "acct:a", 3, t0 + 3600 * 1000, &retry)); /* window over */
   td__ratelimit_free(rl);
 }

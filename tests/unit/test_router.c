@@ -23,7 +23,8 @@ static void test_params_and_literals(void **state) {
   /* A literal segment wins over a parameter where both could match. */
   assert_int_equal(td__route_match("GET", "/api/v1/candidates/export", &r, &call, allow, sizeof allow), 0);
   assert_string_equal(r->pattern, "/api/v1/candidates/export");
-  assert_int_equal(td__route_match("POST", "/api/v1/applications/app_1/moves", &r, &call, allow, sizeof allow), 0);
+  assert_int_equal(
+      td__route_match("POST", "/api/v1/applications/app_1/moves", &r, &call, allow, sizeof allow), 0);
   assert_string_equal(call.params[0], "app_1");
   assert_int_equal(td__route_match("HEAD", "/healthz", &r, &call, allow, sizeof allow), 0);
 }
@@ -37,10 +38,14 @@ static void test_decoding_and_refusals(void **state) {
   assert_int_equal(td__route_match("GET", "/api/v1/candidates/a%20b", &r, &call, allow, sizeof allow), 0);
   assert_string_equal(call.params[0], "a b");
   /* An encoded slash or NUL never becomes part of a parameter. */
-  assert_int_equal(td__route_match("GET", "/api/v1/candidates/a%2Fb", &r, &call, allow, sizeof allow), TD_ENOTFOUND);
-  assert_int_equal(td__route_match("GET", "/api/v1/candidates/a%00", &r, &call, allow, sizeof allow), TD_ENOTFOUND);
-  assert_int_equal(td__route_match("GET", "/api/v1/candidates/%zz", &r, &call, allow, sizeof allow), TD_ENOTFOUND);
-  assert_int_equal(td__route_match("GET", "/api/v1/candidates//notes", &r, &call, allow, sizeof allow), TD_ENOTFOUND);
+  assert_int_equal(td__route_match("GET", "/api/v1/candidates/a%2Fb", &r, &call, allow, sizeof allow),
+                   TD_ENOTFOUND);
+  assert_int_equal(td__route_match("GET", "/api/v1/candidates/a%00", &r, &call, allow, sizeof allow),
+                   TD_ENOTFOUND);
+  assert_int_equal(td__route_match("GET", "/api/v1/candidates/%zz", &r, &call, allow, sizeof allow),
+                   TD_ENOTFOUND);
+  assert_int_equal(td__route_match("GET", "/api/v1/candidates//notes", &r, &call, allow, sizeof allow),
+                   TD_ENOTFOUND);
   assert_int_equal(td__route_match("GET", "/api/v1/nothing", &r, &call, allow, sizeof allow), TD_ENOTFOUND);
   assert_int_equal(td__route_match("PUT", "/api/v1/candidates", &r, &call, allow, sizeof allow), TD_EDENIED);
   assert_non_null(strstr(allow, "GET"));

@@ -26,9 +26,10 @@ typedef struct fixture {
 static int setup(void **state) {
   fixture_t *f = calloc(1, sizeof *f);
   if (td__db_open(":memory:", TD_DB_READWRITE, &f->db) != 0) return -1;
-  if (td__db_exec(f->db, "CREATE TABLE t(rowid INTEGER PRIMARY KEY, name TEXT NOT NULL, label TEXT, at INTEGER);"
-                         "INSERT INTO t(name, label, at) VALUES ('a', 'A', 1700000000000), ('b', NULL, NULL),"
-                         " ('c', 'C', 0), ('d', NULL, NULL), ('e', 'E', 1700000000123);") != 0)
+  if (td__db_exec(f->db,
+                  "CREATE TABLE t(rowid INTEGER PRIMARY KEY, name TEXT NOT NULL, label TEXT, at INTEGER);"
+                  "INSERT INTO t(name, label, at) VALUES ('a', 'A', 1700000000000), ('b', NULL, NULL),"
+                  " ('c', 'C', 0), ('d', NULL, NULL), ('e', 'E', 1700000000123);") != 0)
     return -1;
   f->ctx = (td__ctx_t){.db = f->db, .actor_kind = "system", .now_ms = 1700000000000, .cause = "unit"};
   *state = f;
@@ -49,7 +50,8 @@ static json_t *row_json(td__stmt_t *st) {
 }
 
 static td__stmt_t *page_stmt(fixture_t *f, int64_t after, int limit) {
-  td__stmt_t *st = td__db_prepare(f->db, "SELECT rowid, name, label, at FROM t WHERE rowid > ? ORDER BY rowid LIMIT ?");
+  td__stmt_t *st =
+      td__db_prepare(f->db, "SELECT rowid, name, label, at FROM t WHERE rowid > ? ORDER BY rowid LIMIT ?");
   assert_non_null(st);
   td__stmt_bind_int(st, 1, after);
   td__stmt_bind_int(st, 2, limit + 1);
@@ -68,7 +70,8 @@ static void page_names(fixture_t *f, int64_t after, int limit, char *out, size_t
   json_t *item;
   out[0] = '\0';
   json_array_foreach(items, i, item) {
-    int n = snprintf(out + used, size - used, "%s%s", i ? "," : "", json_string_value(json_object_get(item, "name")));
+    int n = snprintf(out + used, size - used, "%s%s", i ? "," : "",
+                     json_string_value(json_object_get(item, "name")));
     assert_true(n > 0 && (size_t)n < size - used);
     used += (size_t)n;
   }
@@ -121,7 +124,8 @@ static void test_pages_follow_each_other(void **state) {
 
 static void test_page_cursor_from_named_column(void **state) {
   fixture_t *f = *state;
-  td__stmt_t *st = td__db_prepare(f->db, "SELECT rowid, name, label, at, rowid * 10 FROM t ORDER BY rowid LIMIT 2");
+  td__stmt_t *st =
+      td__db_prepare(f->db, "SELECT rowid, name, label, at, rowid * 10 FROM t ORDER BY rowid LIMIT 2");
   assert_non_null(st);
   json_t *items = NULL;
   int64_t next = 0;
@@ -163,7 +167,8 @@ static void test_fail_query(void **state) {
   assert_string_equal(json_string_value(json_object_get(p, "detail")), "status must be open or closed");
   json_t *errors = json_object_get(p, "errors");
   assert_int_equal(json_array_size(errors), 1);
-  assert_string_equal(json_string_value(json_object_get(json_array_get(errors, 0), "pointer")), "/query/status");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(errors, 0), "pointer")),
+                      "/query/status");
   assert_string_equal(json_string_value(json_object_get(json_array_get(errors, 0), "message")),
                       "must be open or closed");
 }

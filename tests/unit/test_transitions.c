@@ -26,8 +26,10 @@ static int64_t clock_ms = 1700000000000;
 
 static const char *const seed =
     "INSERT INTO users(id, email, name, role, created_at, updated_at) VALUES"
-    " ('usr_admin', 'a@example.test', 'A', 'admin', 0, 0), ('usr_rec', 'r@example.test', 'R', 'recruiter', 0, 0),"
-    " ('usr_hm', 'h@example.test', 'H', 'hiring_manager', 0, 0), ('usr_hm2', 'h2@example.test', 'H2', 'hiring_manager', 0, 0);"
+    " ('usr_admin', 'a@example.test', 'A', 'admin', 0, 0), ('usr_rec', 'r@example.test', 'R', 'recruiter', "
+    "0, 0),"
+    " ('usr_hm', 'h@example.test', 'H', 'hiring_manager', 0, 0), ('usr_hm2', 'h2@example.test', 'H2', "
+    "'hiring_manager', 0, 0);"
     "INSERT INTO candidates(rowid, id, first_name, last_name, created_at, updated_at) VALUES"
     " (1, 'can_1', 'Ana', 'Lima', 0, 0), (2, 'can_2', 'Bo', 'Chen', 0, 0);"
     "INSERT INTO jobs(rowid, id, title, status, created_at, updated_at) VALUES"
@@ -36,9 +38,11 @@ static const char *const seed =
     "INSERT INTO job_team(job_rowid, user_id, role) VALUES (1, 'usr_hm', 'hiring_manager');"
     "INSERT INTO stages(rowid, id, job_rowid, name, type, position, deleted_at) VALUES"
     " (1, 'stg_lead', 1, 'Lead', 'lead', 0, NULL), (2, 'stg_applied', 1, 'Applied', 'applied', 1, NULL),"
-    " (3, 'stg_screen', 1, 'Screen', 'screen', 2, NULL), (4, 'stg_interview', 1, 'Interview', 'interview', 3, NULL),"
+    " (3, 'stg_screen', 1, 'Screen', 'screen', 2, NULL), (4, 'stg_interview', 1, 'Interview', 'interview', "
+    "3, NULL),"
     " (5, 'stg_hired', 1, 'Hired', 'hired', 4, NULL), (6, 'stg_gone', 1, 'Gone', 'screen', 5, 1),"
-    " (7, 'stg_j2_applied', 2, 'Applied', 'applied', 0, NULL), (8, 'stg_j3', 3, 'Applied', 'applied', 0, NULL),"
+    " (7, 'stg_j2_applied', 2, 'Applied', 'applied', 0, NULL), (8, 'stg_j3', 3, 'Applied', 'applied', 0, "
+    "NULL),"
     " (9, 'stg_j4_applied', 4, 'Applied', 'applied', 0, NULL);"
     "INSERT INTO openings(id, job_rowid, target_date, status, created_at) VALUES"
     " ('opn_late', 1, '2030-06-01', 'open', 0), ('opn_early', 1, '2030-01-01', 'open', 0),"
@@ -87,7 +91,8 @@ static int problem_status(const td__ctx_t *ctx) {
 }
 
 static const char *problem_pointer(const td__ctx_t *ctx) {
-  return json_string_value(json_object_get(json_array_get(json_object_get(ctx->problem, "errors"), 0), "pointer"));
+  return json_string_value(
+      json_object_get(json_array_get(json_object_get(ctx->problem, "errors"), 0), "pointer"));
 }
 
 /* One integer from a query with one text parameter (NULL: none). */
@@ -102,9 +107,10 @@ static int64_t scalar(const char *sql, const char *param) {
 }
 
 static int64_t transitions_of(const char *app_id) {
-  return scalar("SELECT count(*) FROM stage_transitions t JOIN applications a ON a.rowid = t.application_rowid"
-                " WHERE a.id = ?",
-                app_id);
+  return scalar(
+      "SELECT count(*) FROM stage_transitions t JOIN applications a ON a.rowid = t.application_rowid"
+      " WHERE a.id = ?",
+      app_id);
 }
 
 /* Creates an application and returns its id (into id_out); asserts success. */
@@ -126,14 +132,16 @@ static void create_ok(const char *candidate, const char *job, const char *stage,
 
 /* The last transition of an application as "kind from->to reason". */
 static void last_transition(const char *app_id, char *out, size_t size) {
-  td__stmt_t *st = td__db_prepare(db, "SELECT t.kind, coalesce(f.id, '-'), s.id, coalesce(t.reason, ''), t.actor_id,"
-                                      " t.cause FROM stage_transitions t JOIN applications a ON a.rowid = t.application_rowid"
-                                      " LEFT JOIN stages f ON f.rowid = t.from_stage_rowid JOIN stages s ON s.rowid = t.to_stage_rowid"
-                                      " WHERE a.id = ? ORDER BY t.rowid DESC LIMIT 1");
+  td__stmt_t *st = td__db_prepare(
+      db,
+      "SELECT t.kind, coalesce(f.id, '-'), s.id, coalesce(t.reason, ''), t.actor_id,"
+      " t.cause FROM stage_transitions t JOIN applications a ON a.rowid = t.application_rowid"
+      " LEFT JOIN stages f ON f.rowid = t.from_stage_rowid JOIN stages s ON s.rowid = t.to_stage_rowid"
+      " WHERE a.id = ? ORDER BY t.rowid DESC LIMIT 1");
   td__stmt_bind_text(st, 1, app_id);
   assert_int_equal(td__stmt_step(st), 1);
-  snprintf(out, size, "%s %s->%s %s by %s (%s)", td__stmt_text(st, 0), td__stmt_text(st, 1), td__stmt_text(st, 2),
-           td__stmt_text(st, 3), td__stmt_text(st, 4), td__stmt_text(st, 5));
+  snprintf(out, size, "%s %s->%s %s by %s (%s)", td__stmt_text(st, 0), td__stmt_text(st, 1),
+           td__stmt_text(st, 2), td__stmt_text(st, 3), td__stmt_text(st, 4), td__stmt_text(st, 5));
   td__stmt_finalize(st);
 }
 
@@ -145,11 +153,13 @@ static void test_create_writes_created_transition(void **state) {
   last_transition(id, line, sizeof line);
   /* Without stage_id: the first applied-type stage, not the first stage (a lead stage). */
   assert_string_equal(line, "created -->stg_applied  by usr_admin (req_test)");
-  assert_int_equal(scalar("SELECT count(*) FROM activities v JOIN applications a ON a.rowid = v.application_rowid"
-                          " WHERE a.id = ? AND v.kind = 'stage_change'",
-                          id),
-                   1);
-  assert_int_equal(scalar("SELECT count(*) FROM events WHERE subject_id = ? AND type = 'application.created'", id), 1);
+  assert_int_equal(
+      scalar("SELECT count(*) FROM activities v JOIN applications a ON a.rowid = v.application_rowid"
+             " WHERE a.id = ? AND v.kind = 'stage_change'",
+             id),
+      1);
+  assert_int_equal(
+      scalar("SELECT count(*) FROM events WHERE subject_id = ? AND type = 'application.created'", id), 1);
   td__ctx_t ctx = admin();
   json_t *app = NULL;
   assert_int_equal(td__application_get(&ctx, id, &app, NULL), 0);
@@ -182,13 +192,17 @@ static void test_create_refusals(void **state) {
     int status;
     const char *pointer;
   } cases[] = {
-      {"can_1", "job_closed", NULL, 409, "/job_id"},   {"can_1", "job_1", "stg_hired", 409, "/stage_id"},
-      {"can_1", "job_1", "stg_gone", 422, "/stage_id"}, {"can_1", "job_1", "stg_j2_applied", 422, "/stage_id"},
-      {"can_nobody", "job_1", NULL, 422, "/candidate_id"}, {"can_1", "job_nobody", NULL, 422, "/job_id"},
+      {"can_1", "job_closed", NULL, 409, "/job_id"},
+      {"can_1", "job_1", "stg_hired", 409, "/stage_id"},
+      {"can_1", "job_1", "stg_gone", 422, "/stage_id"},
+      {"can_1", "job_1", "stg_j2_applied", 422, "/stage_id"},
+      {"can_nobody", "job_1", NULL, 422, "/candidate_id"},
+      {"can_1", "job_nobody", NULL, 422, "/job_id"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     td__ctx_t ctx = admin();
-    json_t *body = json_pack("{s:s,s:s,s:s}", "candidate_id", cases[i].candidate, "job_id", cases[i].job, "source", "x");
+    json_t *body =
+        json_pack("{s:s,s:s,s:s}", "candidate_id", cases[i].candidate, "job_id", cases[i].job, "source", "x");
     if (cases[i].stage) json_object_set_new(body, "stage_id", json_string(cases[i].stage));
     assert_int_equal(td__application_create(&ctx, body, NULL, NULL), TD_EINVAL);
     assert_int_equal(problem_status(&ctx), cases[i].status);
@@ -230,10 +244,10 @@ static void test_moves_and_illegal_moves(void **state) {
   move(id, "stg_applied", 0, NULL);
   int64_t before = transitions_of(id);
   int64_t events = scalar("SELECT count(*) FROM events", NULL);
-  move(id, "stg_applied", 409, "/to_stage_id");      /* the current stage */
-  move(id, "stg_hired", 409, "/to_stage_id");        /* a hire goes through hire */
-  move(id, "stg_gone", 422, "/to_stage_id");         /* deleted */
-  move(id, "stg_j2_applied", 422, "/to_stage_id");   /* another job's */
+  move(id, "stg_applied", 409, "/to_stage_id");    /* the current stage */
+  move(id, "stg_hired", 409, "/to_stage_id");      /* a hire goes through hire */
+  move(id, "stg_gone", 422, "/to_stage_id");       /* deleted */
+  move(id, "stg_j2_applied", 422, "/to_stage_id"); /* another job's */
   move(id, "stg_nowhere", 422, "/to_stage_id");
   move("app_nobody", "stg_screen", 404, NULL);
   /* Refusals leave no trace. */
@@ -247,8 +261,10 @@ static void reject(const char *id, const char *kind, int status) {
   json_t *out = NULL;
   int rc = td__application_reject(&ctx, id, kind, "not a fit", &out, NULL);
   assert_int_equal(rc, status ? TD_EINVAL : 0);
-  if (status) assert_int_equal(problem_status(&ctx), status);
-  else assert_string_equal(json_string_value(json_object_get(out, "status")), kind);
+  if (status)
+    assert_int_equal(problem_status(&ctx), status);
+  else
+    assert_string_equal(json_string_value(json_object_get(out, "status")), kind);
   json_decref(out);
   td__ctx_dispose(&ctx);
 }
@@ -325,8 +341,9 @@ static void test_hire(void **state) {
   json_t *problem = NULL, *out = NULL;
   int64_t job_version = scalar("SELECT version FROM jobs WHERE id = 'job_1'", NULL);
   /* The active application of can_1 in job_1 (unrejected above). */
-  td__stmt_t *st = td__db_prepare(db, "SELECT id FROM applications WHERE candidate_rowid = 1 AND job_rowid = 1"
-                                      " AND status = 'active'");
+  td__stmt_t *st = td__db_prepare(db,
+                                  "SELECT id FROM applications WHERE candidate_rowid = 1 AND job_rowid = 1"
+                                  " AND status = 'active'");
   assert_int_equal(td__stmt_step(st), 1);
   snprintf(id, sizeof id, "%s", td__stmt_text(st, 0));
   td__stmt_finalize(st);
@@ -358,7 +375,8 @@ static void test_hire(void **state) {
   assert_true(scalar("SELECT version FROM jobs WHERE id = 'job_1'", NULL) > job_version);
   last_transition(id, line, sizeof line);
   assert_string_equal(line, "hired stg_interview->stg_hired  by usr_admin (req_test)");
-  assert_int_equal(scalar("SELECT count(*) FROM events WHERE subject_id = ? AND type = 'application.hired'", id), 1);
+  assert_int_equal(
+      scalar("SELECT count(*) FROM events WHERE subject_id = ? AND type = 'application.hired'", id), 1);
   /* Hired is final for the actions. */
   assert_int_equal(hire(id, NULL, &problem, &out), TD_EINVAL);
   assert_int_equal(json_integer_value(json_object_get(problem, "status")), 409);
@@ -370,9 +388,11 @@ static void test_hire_needs_open_opening_and_hired_stage(void **state) {
   char a[TD_ID_MAX], b[TD_ID_MAX], c[TD_ID_MAX];
   json_t *problem = NULL, *out = NULL;
   /* job_1 has one opening left (opn_late): one more hire fills it, the next finds none. */
-  assert_int_equal(td__db_exec(db, "INSERT INTO candidates(rowid, id, first_name, last_name, created_at, updated_at)"
-                                   " VALUES (3, 'can_3', 'Cy', 'Diaz', 0, 0), (4, 'can_4', 'Di', 'Eng', 0, 0)"),
-                   0);
+  assert_int_equal(
+      td__db_exec(db,
+                  "INSERT INTO candidates(rowid, id, first_name, last_name, created_at, updated_at)"
+                  " VALUES (3, 'can_3', 'Cy', 'Diaz', 0, 0), (4, 'can_4', 'Di', 'Eng', 0, 0)"),
+      0);
   create_ok("can_3", "job_1", NULL, a);
   assert_int_equal(hire(a, NULL, &problem, &out), 0);
   assert_string_equal(json_string_value(json_object_get(out, "opening_id")), "opn_late");
@@ -396,7 +416,8 @@ static void test_hire_needs_open_opening_and_hired_stage(void **state) {
 static void test_permissions(void **state) {
   (void)state;
   char id[TD_ID_MAX];
-  td__stmt_t *st = td__db_prepare(db, "SELECT id FROM applications WHERE job_rowid = 1 AND status = 'active' LIMIT 1");
+  td__stmt_t *st =
+      td__db_prepare(db, "SELECT id FROM applications WHERE job_rowid = 1 AND status = 'active' LIMIT 1");
   assert_int_equal(td__stmt_step(st), 1);
   snprintf(id, sizeof id, "%s", td__stmt_text(st, 0));
   td__stmt_finalize(st);
@@ -437,10 +458,11 @@ static void test_log_is_append_only_and_complete(void **state) {
                           NULL),
                    0);
   /* The log agrees with the rows: each application's last entry ends in its stage. */
-  assert_int_equal(scalar("SELECT count(*) FROM applications a WHERE a.stage_rowid <> (SELECT to_stage_rowid"
-                          " FROM stage_transitions t WHERE t.application_rowid = a.rowid ORDER BY t.rowid DESC LIMIT 1)",
-                          NULL),
-                   0);
+  assert_int_equal(
+      scalar("SELECT count(*) FROM applications a WHERE a.stage_rowid <> (SELECT to_stage_rowid"
+             " FROM stage_transitions t WHERE t.application_rowid = a.rowid ORDER BY t.rowid DESC LIMIT 1)",
+             NULL),
+      0);
   /* One event and one activity per transition. */
   assert_int_equal(scalar("SELECT count(*) FROM stage_transitions", NULL),
                    scalar("SELECT count(*) FROM events WHERE subject_type = 'application'", NULL));

@@ -19,8 +19,8 @@
 
 typedef struct op_ctx {
   td__write_op_t op;
-  int value;     /* inserted into a scratch table */
-  int fail;      /* return this from run after inserting */
+  int value; /* inserted into a scratch table */
+  int fail;  /* return this from run after inserting */
   int done_rc;
   int done_calls;
 } op_ctx_t;
@@ -89,8 +89,8 @@ static void test_batch_isolates_failures(void **state) {
   op_ctx_t *ops = calloc(N, sizeof *ops);
   for (int i = 0; i < N; i++) {
     ops[i].value = i;
-    ops[i].fail = (i % 10 == 3) ? TD_EINVAL : 0;   /* refused by its handler */
-    if (i % 10 == 7) ops[i].value = 0;              /* duplicate of op 0: a constraint failure */
+    ops[i].fail = (i % 10 == 3) ? TD_EINVAL : 0; /* refused by its handler */
+    if (i % 10 == 7) ops[i].value = 0;           /* duplicate of op 0: a constraint failure */
     ops[i].op = (td__write_op_t){.run = run_insert, .done = on_done, .arg = &ops[i]};
     td__writer_submit(w, &ops[i].op);
   }
@@ -100,8 +100,10 @@ static void test_batch_isolates_failures(void **state) {
   int ok = 0;
   for (int i = 0; i < N; i++) {
     assert_int_equal(ops[i].done_calls, 1);
-    if (i % 10 == 3) assert_int_equal(ops[i].done_rc, TD_EINVAL);
-    else if (i % 10 == 7) assert_int_equal(ops[i].done_rc, TD_ECONFLICT);
+    if (i % 10 == 3)
+      assert_int_equal(ops[i].done_rc, TD_EINVAL);
+    else if (i % 10 == 7)
+      assert_int_equal(ops[i].done_rc, TD_ECONFLICT);
     else {
       assert_int_equal(ops[i].done_rc, 0);
       ok++;

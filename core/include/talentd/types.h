@@ -9,16 +9,16 @@
 /* Functions return 0 on success or one of these negative codes. */
 enum {
   TD_OK = 0,
-  TD_ENOMEM = -1,     /* allocation failed */
-  TD_EINVAL = -2,     /* an argument or input was invalid */
-  TD_ENOTFOUND = -3,  /* no such object, or the caller may not see it */
-  TD_ECONFLICT = -4,  /* a uniqueness rule or the object's state forbids it */
-  TD_EDENIED = -5,    /* the caller is known but not allowed */
-  TD_EIO = -6,        /* storage or network failed */
-  TD_ELIMIT = -7,     /* a size, count, time or rate limit was hit */
-  TD_ESTALE = -8,     /* the object changed since the caller read it */
-  TD_EBUSY = -9,      /* try again later */
-  TD_EINTERNAL = -10  /* a bug: logged with detail, reported without */
+  TD_ENOMEM = -1,    /* allocation failed */
+  TD_EINVAL = -2,    /* an argument or input was invalid */
+  TD_ENOTFOUND = -3, /* no such object, or the caller may not see it */
+  TD_ECONFLICT = -4, /* a uniqueness rule or the object's state forbids it */
+  TD_EDENIED = -5,   /* the caller is known but not allowed */
+  TD_EIO = -6,       /* storage or network failed */
+  TD_ELIMIT = -7,    /* a size, count, time or rate limit was hit */
+  TD_ESTALE = -8,    /* the object changed since the caller read it */
+  TD_EBUSY = -9,     /* try again later */
+  TD_EINTERNAL = -10 /* a bug: logged with detail, reported without */
 };
 
 /* Returns a static English name for a TD_E* code. */
