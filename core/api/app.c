@@ -1,6 +1,7 @@
 /* The serve command: open and migrate the store, start the writer and the HTTP listener,
  * measure event-loop lag, and stop cleanly on SIGTERM/SIGINT within 5 seconds. */
 #include "api/app.h"
+#include "hooks/delivery.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "domain/housekeeping.h"
 #include "domain/phone.h"
 #include "hooks/registry.h"
+#include "sched/sched.h"
 #include "store/checkpointer.h"
 #include "store/migrate.h"
 #include "store/reader.h"
@@ -108,6 +110,8 @@ static void close_walk(uv_handle_t *h, void *arg) {
 static void on_drained(void *arg) {
   td__app_t *app = arg;
   uv_timer_stop(&app->stop_timer);
+  td__delivery_stop(app->delivery);
+  app->delivery = NULL;
   td__writer_stop(app->writer);
   app->writer = NULL;
   uv_timer_stop(&app->lag_timer);
@@ -121,6 +125,8 @@ static void on_stop_deadline(uv_timer_t *t) {
           json_pack("{s:I}", "inflight", (json_int_t)td__http_server_inflight(app->http)));
   /* Writes already queued still finish (the writer drains), in-flight reads are answered
    * by nobody: the clients see a closed connection, never a half-write. */
+  td__delivery_stop(app->delivery);
+  app->delivery = NULL;
   if (app->writer) {
     td__writer_stop(app->writer);
     app->writer = NULL;
@@ -132,6 +138,8 @@ static void on_signal(uv_signal_t *s, int signum) {
   td__app_t *app = s->data;
   if (app->stopping) return;
   app->stopping = true;
+  td__sched_stop(app->sched); /* before the writer stops and before uv_walk closes handles */
+  app->sched = NULL;
   td__log(TD_LOG_INFO, "stopping", json_pack("{s:i}", "signal", signum));
   uv_timer_start(&app->stop_timer, on_stop_deadline, STOP_DEADLINE_MS, 0);
   td__http_server_shutdown(app->http, on_drained, app);
@@ -216,6 +224,8 @@ int td__app_serve(json_t *config) {
     app->checkpointer = NULL;
   }
   td__writer_start(app->loop, db, &app->writer);
+  td__sched_start(app->loop, app->writer, &app->sched);
+  if (td__delivery_start(app->loop, app->writer, NULL, &app->delivery) != 0) app->delivery = NULL;
   app->login_limits = td__ratelimit_new(3600 * 1000);
 
   const char *listen = td__config_str(config, "listen", "127.0.0.1:8080");
@@ -226,6 +236,9 @@ int td__app_serve(json_t *config) {
   if (td__http_server_start(app->loop, host, port, &app->limits, td__dispatch, td__dispatch_body_limit, app,
                             &app->http) != 0) {
     fprintf(stderr, "talentd: cannot listen on %s\n", listen);
+    td__sched_stop(app->sched);
+    app->sched = NULL;
+    td__delivery_stop(app->delivery);
     td__writer_stop(app->writer);
     uv_run(app->loop, UV_RUN_DEFAULT);
     goto out;

@@ -13,6 +13,8 @@
 struct td__app {
   uv_loop_t *loop;
   td__writer_t *writer;
+  struct td__sched *sched;
+  struct td__delivery *delivery;
   struct td__checkpointer *checkpointer;
   td__http_server_t *http;
   char *data_dir;

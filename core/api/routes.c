@@ -19,6 +19,8 @@ static const td__route_t *const tables[] = {
     td__routes_custom_fields,
     td__routes_imports,
     td__routes_events,
+    td__routes_scheduled_runs,
+    td__routes_deliveries,
 };
 
 static td__route_t *all;

@@ -16,5 +16,7 @@ extern const td__route_t td__routes_attachments[];
 extern const td__route_t td__routes_custom_fields[];
 extern const td__route_t td__routes_imports[];
 extern const td__route_t td__routes_events[];
+extern const td__route_t td__routes_scheduled_runs[];
+extern const td__route_t td__routes_deliveries[];
 
 #endif

@@ -115,6 +115,10 @@ void td__policy_bind(td__stmt_t *st, const td__principal_t *p) {
   td__stmt_bind_text_named(st, ":me", p->user_id);
 }
 
+bool td__policy_sees_all_candidates(const td__principal_t *p) {
+  return strcmp(td__policy_candidate_visible(p), "1") == 0;
+}
+
 bool td__policy_sees_sensitive(const td__principal_t *p) { return p->role != TD_ROLE_INTERVIEWER; }
 
 static int run_check(td__db_t *db, const char *sql, const td__principal_t *p, const char *id) {

@@ -57,6 +57,10 @@ const char *td__policy_task_visible(const td__principal_t *p);
 /* Binds :me (if the statement has it) to the principal's user id. */
 void td__policy_bind(td__stmt_t *st, const td__principal_t *p);
 
+/* Whether every candidate is visible to p (admins and recruiters): a caller that already
+ * knows the candidate exists may skip the point check. */
+bool td__policy_sees_all_candidates(const td__principal_t *p);
+
 /* Whether sensitive custom fields (compensation...) may be shown to p. */
 bool td__policy_sees_sensitive(const td__principal_t *p);
 

@@ -36,9 +36,7 @@ int td__filter_register(const char *hook, const char *package, int priority, uns
   return td__hooks_register(hook, package, priority, flags, (td__hook_cb_t)fn, data);
 }
 
-void td__filter_set_breaker_threshold(int n) {
-  atomic_store(&breaker_threshold, n < 1 ? 1 : n);
-}
+void td__filter_set_breaker_threshold(int n) { atomic_store(&breaker_threshold, n < 1 ? 1 : n); }
 
 /* Copies the hook's mutable members from changed into proposed (absent ones are removed). */
 static void take_allowed(const char *hook, json_t *proposed, json_t *changed) {
@@ -47,8 +45,10 @@ static void take_allowed(const char *hook, json_t *proposed, json_t *changed) {
     for (size_t j = 0; MUTABLE[i].members[j]; j++) {
       const char *m = MUTABLE[i].members[j];
       json_t *v = json_object_get(changed, m);
-      if (v) json_object_set(proposed, m, v);
-      else json_object_del(proposed, m);
+      if (v)
+        json_object_set(proposed, m, v);
+      else
+        json_object_del(proposed, m);
     }
     return;
   }
@@ -94,17 +94,21 @@ static int run_one(td__ctx_t *ctx, const char *hook, td__hook_entry_t *e, json_t
   int verdict = ((td__filter_fn)e->fn)(ctx, hook, work, e->data, &veto);
   uint64_t took = td__time_mono_ns() - t0;
   if (took > SLOW_NS)
-    td__log(TD_LOG_WARN, "filter_slow",
-            json_pack("{s:s,s:s,s:I}", "hook", hook, "package", e->package, "ms", (json_int_t)(took / 1000000)));
+    td__log(
+        TD_LOG_WARN, "filter_slow",
+        json_pack("{s:s,s:s,s:I}", "hook", hook, "package", e->package, "ms", (json_int_t)(took / 1000000)));
   int rc = 0;
   if (verdict < 0 || verdict > TD_FILTER_VETO) {
     if (veto.owned) free((void *)veto.reason);
     rc = on_failure(ctx, hook, e, verdict < 0 ? verdict : TD_EINTERNAL);
   } else {
     atomic_store(&e->failures, 0);
-    if (verdict == TD_FILTER_VETO) rc = on_veto(ctx, hook, e, &veto);
-    else if (verdict == TD_FILTER_MODIFIED) take_allowed(hook, proposed, work);
-    else if (veto.owned) free((void *)veto.reason);
+    if (verdict == TD_FILTER_VETO)
+      rc = on_veto(ctx, hook, e, &veto);
+    else if (verdict == TD_FILTER_MODIFIED)
+      take_allowed(hook, proposed, work);
+    else if (veto.owned)
+      free((void *)veto.reason);
   }
   json_decref(work);
   return rc;

@@ -24,9 +24,7 @@ static struct {
   atomic_bool frozen;
 } reg;
 
-static bool valid_name(const char *s, size_t max) {
-  return s && s[0] && strlen(s) < max;
-}
+static bool valid_name(const char *s, size_t max) { return s && s[0] && strlen(s) < max; }
 
 int td__hooks_register(const char *hook, const char *package, int priority, unsigned flags, td__hook_cb_t fn,
                        void *data) {
@@ -123,9 +121,7 @@ int td__hooks_freeze(const json_t *overrides) {
   return 0;
 }
 
-bool td__hooks_frozen(void) {
-  return atomic_load(&reg.frozen);
-}
+bool td__hooks_frozen(void) { return atomic_load(&reg.frozen); }
 
 td__hook_entry_t *const *td__hooks_entries(const char *hook, size_t *n) {
   *n = 0;

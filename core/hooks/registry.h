@@ -41,10 +41,10 @@ typedef struct td__hook_entry {
   int priority;                      /* higher runs first */
   unsigned flags;                    /* TD_HOOK_* */
   td__hook_cb_t fn;
-  void *data;                        /* borrowed: the registrant keeps it alive until td__hooks_reset */
-  uint64_t seq;                      /* registration order */
-  atomic_int failures;               /* consecutive failures (reset by a success) */
-  atomic_bool disabled;              /* opened circuit breaker */
+  void *data;           /* borrowed: the registrant keeps it alive until td__hooks_reset */
+  uint64_t seq;         /* registration order */
+  atomic_int failures;  /* consecutive failures (reset by a success) */
+  atomic_bool disabled; /* opened circuit breaker */
 } td__hook_entry_t;
 
 /* Registers fn on hook for package. hook and package are copied (non-empty, shorter than

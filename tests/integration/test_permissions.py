@@ -144,6 +144,10 @@ RULES = {
     "GET /api/v1/imports": Rule(200, AR),
     "GET /api/v1/imports/{id}": Rule(200, AR),
     "GET /api/v1/events": Rule(200, ONLY_ADMIN),
+    "GET /api/v1/deliveries": Rule(200, ONLY_ADMIN),
+    "POST /api/v1/deliveries/{id}/replay": Rule(200, ONLY_ADMIN),
+    "GET /api/v1/scheduled-runs": Rule(200, ONLY_ADMIN),
+    "DELETE /api/v1/scheduled-runs/{id}": Rule(204, ONLY_ADMIN),
 }
 
 
@@ -438,6 +442,34 @@ def test_notes_cannot_name_a_hidden_application(s):
 # The matrix
 # ---------------------------------------------------------------------------------------------
 
+def seed_scheduled_run(s):
+    """A pending scheduled run due tomorrow, so the runner leaves it alone during the test."""
+    db = sqlite3.connect(os.path.join(s.data, "talentd.db"), timeout=10)
+    i, now = n(), int(time.time() * 1000)
+    try:
+        with db:
+            db.execute("INSERT INTO scheduled_runs(id, handler, run_at, created_at, updated_at)"
+                       " VALUES (?, 'perm.noop', ?, ?, ?)", ("srn_perm_%d" % i, now + 86400000, now, now))
+    finally:
+        db.close()
+    return "srn_perm_%d" % i
+
+
+def seed_delivery(s):
+    """A dead delivery row, as the dispatcher leaves it (the server has no subscriber yet)."""
+    db = sqlite3.connect(os.path.join(s.data, "talentd.db"), timeout=10)
+    i, now = n(), int(time.time() * 1000)
+    try:
+        with db:
+            ev = db.execute("SELECT max(rowid) FROM events").fetchone()[0] or 0
+            db.execute("INSERT INTO deliveries(id, event_rowid, package, hook, status, attempts, next_attempt_at, "
+                       "created_at, updated_at) VALUES (?, ?, ?, '*', 'dead', 10, ?, ?, ?)",
+                       ("dlv_perm_%d" % i, ev, "perm_%d" % i, now, now, now))
+    finally:
+        db.close()
+    return "dlv_perm_%d" % i
+
+
 def build_request(s, route, role, rel):
     """A valid request for route as role about relation rel: (method, path, kwargs)."""
     method, pattern = route.split(" ", 1)
@@ -480,6 +512,10 @@ def build_request(s, route, role, rel):
             obj = F["field"]["perm_dummy"]
         elif pattern.startswith("/api/v1/imports/{id}"):
             obj = F["import"]
+        elif pattern.startswith("/api/v1/deliveries/{id}"):
+            obj = seed_delivery(s)
+        elif pattern.startswith("/api/v1/scheduled-runs/{id}"):
+            obj = seed_scheduled_run(s)
         else:
             obj = None
         if obj is not None:

@@ -1,0 +1,80 @@
+/* The event dispatcher: delivers outbox rows (table events) to every matching subscriber
+ * (hooks/events.h), at least once, with a delivery row per (event, subscriber) in table
+ * deliveries (schemas/sql/0004_deliveries.sql).
+ *
+ * How it runs. A loop timer (poll_ms) submits a scan to a reader thread (never a query on
+ * the loop): it finds outbox rows past each subscriber's cursor and the deliveries that are
+ * due. New delivery rows are created, and cursors advanced, through the writer thread. Due
+ * deliveries are handed to their subscriber on the loop thread, oldest event first; the
+ * subscriber completes asynchronously. Success => ok. Failure => failed, retried after an
+ * exponential backoff with jitter (base_ms * 2^(attempts-1), capped at cap_ms, then a random
+ * 50-100 % of it); after max_attempts attempts => dead, listed by GET /api/v1/deliveries and
+ * replayable (td__delivery_replay). Everything is in the database, so pending and failed
+ * deliveries resume after a restart.
+ *
+ * Isolation. Each subscriber has its own in-flight cap (inflight_cap) and circuit breaker:
+ * after breaker_threshold consecutive failures it is not called for breaker_cooldown_ms
+ * (logged with its package, counted in td_event_breaker_opened_total, its registry entry
+ * marked disabled); then one trial call decides whether it closes again. A slow or failing
+ * subscriber only fills its own slots; the others go on.
+ *
+ * Metrics (td__metrics_count): td_event_deliveries_ok_total, td_event_deliveries_failed_total,
+ * td_event_deliveries_dead_total, td_event_breaker_opened_total.
+ *
+ * Threading: start, stop and every callback run on the loop thread. */
+#ifndef TD_HOOKS_DELIVERY_H
+#define TD_HOOKS_DELIVERY_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "store/db.h"
+#include "store/writer.h"
+
+typedef struct td__delivery td__delivery_t;
+
+typedef struct td__delivery_config {
+  int64_t poll_ms;             /* how often the outbox is scanned (default 50) */
+  int64_t base_ms;             /* first retry delay (default 1,000) */
+  int64_t cap_ms;              /* longest retry delay (default 3,600,000) */
+  int max_attempts;            /* attempts before dead (default 10) */
+  int inflight_cap;            /* calls in flight per subscriber (default 16) */
+  int breaker_threshold;       /* consecutive failures that open the breaker (default 5) */
+  int64_t breaker_cooldown_ms; /* how long an open breaker stays open (default 60,000) */
+  int batch;                   /* rows per scan (default 256) */
+} td__delivery_config_t;
+
+/* The defaults above. */
+td__delivery_config_t td__delivery_config_default(void);
+
+/* Starts the dispatcher with the default configuration: collects the subscribers from the
+ * frozen registry (none: the dispatcher idles), points the readers at db_path (copied; NULL
+ * keeps the readers' current configuration) and starts polling. writer is borrowed and must
+ * outlive td__delivery_stop. Returns 0 and the dispatcher in *out, or TD_EINVAL/TD_ENOMEM. */
+int td__delivery_start(uv_loop_t *loop, td__writer_t *writer, const char *db_path, td__delivery_t **out);
+/* The same with cfg (copied; zero members take their default). */
+int td__delivery_start_with(uv_loop_t *loop, td__writer_t *writer, const char *db_path,
+                            const td__delivery_config_t *cfg, td__delivery_t **out);
+
+/* Stops calling subscribers and polling; call before td__writer_stop. Completions that
+ * arrive later are dropped (those deliveries run again after a restart: at least once). The
+ * dispatcher frees itself once its last outstanding operation has come back through the
+ * loop (run the loop until it is idle). NULL is a no-op. */
+void td__delivery_stop(td__delivery_t *d);
+
+/* --- store functions for the admin API (any connection; the writer's for replay) --- */
+
+/* One page of deliveries, oldest first: status ("pending", "failed", "ok", "dead" or NULL for
+ * all) and package (NULL for all) filter; rows with rowid > after. *items is a new array of
+ * delivery objects, *next the rowid to continue after, or 0 on the last page. Returns 0 or
+ * TD_EIO. */
+int td__delivery_list(td__db_t *db, const char *status, const char *package, int limit, int64_t after,
+                      json_t **items, int64_t *next);
+
+/* Puts the delivery with public id back to pending, due now, with its attempts reset, so
+ * the dispatcher tries it again. *out (optional) gets the updated object. Returns 0,
+ * TD_ENOTFOUND, or TD_EIO. */
+int td__delivery_replay(td__db_t *db, const char *id, int64_t now_ms, json_t **out);
+
+#endif
