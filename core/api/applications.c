@@ -29,15 +29,7 @@ static int applications_create(td__call_t *call) {
   return respond(call, 201, app, version);
 }
 
-static int applications_get(td__call_t *call) {
-  td__ctx_t ctx;
-  td__call_ctx(call, &ctx);
-  json_t *app = NULL;
-  int64_t version = 0;
-  int rc = td__application_get(&ctx, call->params[0], &app, &version);
-  if (td__call_from_ctx(call, &ctx, rc)) return TD_EINVAL;
-  return respond(call, 200, app, version);
-}
+static int applications_get(td__call_t *call) { return td__call_get(call, td__application_get); }
 
 /* GET /applications: the filter from the query (400 naming a malformed parameter), then
  * the page. arg is the call. */

@@ -278,3 +278,15 @@ void td__call_set_location(td__call_t *call, const char *collection, const char 
   snprintf(location, sizeof location, "%s/%s", collection, id);
   td__http_header_add(&call->headers, "Location", location);
 }
+
+int td__call_get(td__call_t *call, td__get_fn fn) {
+  td__ctx_t ctx;
+  td__call_ctx(call, &ctx);
+  json_t *out = NULL;
+  int64_t version = 0;
+  int rc = td__call_from_ctx(call, &ctx, fn(&ctx, call->params[0], &out, &version));
+  if (rc) return rc;
+  td__call_set_etag(call, version);
+  td__call_set_result(call, 200, out);
+  return 0;
+}

@@ -166,4 +166,10 @@ typedef int (*td__list_fn)(td__ctx_t *ctx, void *arg, int limit, int64_t after, 
  * 0 or TD_EINVAL with the problem set. */
 int td__call_list(td__call_t *call, td__list_fn fn, void *arg);
 
+/* A domain reader of one object by id: fills *out and *version, or refuses on ctx. */
+typedef int (*td__get_fn)(td__ctx_t *ctx, const char *id, json_t **out, int64_t *version);
+/* GET of one object by the route's first path parameter: 200 with the object and its
+ * ETag, or the domain's problem. */
+int td__call_get(td__call_t *call, td__get_fn fn);
+
 #endif

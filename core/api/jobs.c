@@ -48,17 +48,7 @@ static int list_jobs(td__ctx_t *ctx, void *arg, int limit, int64_t after, json_t
 
 static int jobs_list(td__call_t *call) { return td__call_list(call, list_jobs, call); }
 
-static int jobs_get(td__call_t *call) {
-  td__ctx_t ctx;
-  td__call_ctx(call, &ctx);
-  json_t *job = NULL;
-  int64_t version = 0;
-  int rc = td__call_from_ctx(call, &ctx, td__job_get(&ctx, call->params[0], &job, &version));
-  if (rc) return rc;
-  td__call_set_etag(call, version);
-  td__call_set_result(call, 200, job);
-  return 0;
-}
+static int jobs_get(td__call_t *call) { return td__call_get(call, td__job_get); }
 
 /* Resolves the job of a write (404 when invisible) and checks If-Match against its ETag. */
 static int resolve_for_write(td__call_t *call, td__ctx_t *ctx, int64_t *rowid) {

@@ -27,17 +27,7 @@ static int list_templates(td__ctx_t *ctx, void *arg, int limit, int64_t after, j
 
 static int templates_list(td__call_t *call) { return td__call_list(call, list_templates, NULL); }
 
-static int templates_get(td__call_t *call) {
-  td__ctx_t ctx;
-  td__call_ctx(call, &ctx);
-  json_t *tpl = NULL;
-  int64_t version = 0;
-  int rc = td__call_from_ctx(call, &ctx, td__template_get(&ctx, call->params[0], &tpl, &version));
-  if (rc) return rc;
-  td__call_set_etag(call, version);
-  td__call_set_result(call, 200, tpl);
-  return 0;
-}
+static int templates_get(td__call_t *call) { return td__call_get(call, td__template_get); }
 
 /* Resolves the template of a write (404) and checks If-Match against its ETag (412). */
 static int resolve_for_write(td__call_t *call, td__ctx_t *ctx, int64_t *rowid) {

@@ -26,15 +26,7 @@ static int tasks_create(td__call_t *call) {
   return respond(call, 201, task, version);
 }
 
-static int tasks_get(td__call_t *call) {
-  td__ctx_t ctx;
-  td__call_ctx(call, &ctx);
-  json_t *task = NULL;
-  int64_t version = 0;
-  int rc = td__task_get(&ctx, call->params[0], &task, &version);
-  if (td__call_from_ctx(call, &ctx, rc)) return TD_EINVAL;
-  return respond(call, 200, task, version);
-}
+static int tasks_get(td__call_t *call) { return td__call_get(call, td__task_get); }
 
 static int tasks_update(td__call_t *call) {
   td__ctx_t ctx;
