@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "sched/tz.h"
 #include "talentd/types.h"
 
 typedef struct field_spec {
@@ -153,9 +154,7 @@ int td__cron_zone(const char *zone, int32_t *offset_s, const char **error) {
       return 0;
     }
   }
-  *error =
-      "time_zone must be UTC or a fixed offset such as +02:00; named zones with daylight saving "
-      "(Europe/Berlin) are not supported yet";
+  *error = "is not UTC or a fixed offset such as +02:00 (named zones go through td__cron_next_in)";
   return TD_EINVAL;
 }
 
@@ -166,12 +165,9 @@ static bool day_matches(const td__cron_t *c, const struct tm *t) {
   return dom && dow;
 }
 
-int td__cron_next(const td__cron_t *c, int32_t offset_s, int64_t after_ms, int64_t *next_ms) {
-  /* Start at the first whole local minute strictly after after_ms. */
-  int64_t local = after_ms / 1000 + offset_s;
-  if (after_ms < 0 && after_ms % 1000) local--;
-  local = local - (((local % 60) + 60) % 60) + 60;
-  time_t limit = (time_t)(local + 8LL * 366 * 86400);
+/* The first local minute at or after local (local epoch seconds, a whole minute) that c
+ * matches, before limit. Returns 0 with *found set, or TD_ENOTFOUND. */
+static int next_local(const td__cron_t *c, int64_t local, int64_t limit, int64_t *found) {
   time_t t = (time_t)local;
   struct tm tm;
   while (t < limit) {
@@ -189,10 +185,69 @@ int td__cron_next(const td__cron_t *c, int32_t offset_s, int64_t after_ms, int64
     } else if (!((c->minutes >> tm.tm_min) & 1u)) {
       tm.tm_min++;
     } else {
-      *next_ms = ((int64_t)t - offset_s) * 1000;
+      *found = (int64_t)t;
       return 0;
     }
     t = timegm(&tm); /* normalises overflowing fields */
   }
+  return TD_ENOTFOUND;
+}
+
+/* The first whole local minute strictly after after_ms for wall-clock offset offset_s. */
+static int64_t first_minute(int64_t after_ms, int32_t offset_s) {
+  int64_t local = after_ms / 1000 + offset_s;
+  if (after_ms < 0 && after_ms % 1000) local--;
+  return local - (((local % 60) + 60) % 60) + 60;
+}
+
+int td__cron_next(const td__cron_t *c, int32_t offset_s, int64_t after_ms, int64_t *next_ms) {
+  int64_t local = first_minute(after_ms, offset_s), found = 0;
+  int rc = next_local(c, local, local + 8LL * 366 * 86400, &found);
+  if (rc == 0) *next_ms = (found - offset_s) * 1000;
+  return rc;
+}
+
+/* td__cron_next_in for a named zone. Local minutes are tried in order; each maps to UTC
+ * monotonically (gap => the change, overlap => the first occurrence), so the first one
+ * that lands strictly after after_ms is the answer. Only an overlap can map a local minute
+ * at or before after_ms, so the loop repeats at most an hour's worth of minutes. */
+static int next_named(const td__cron_t *c, const td__tz_t *tz, int64_t after_ms, int64_t *next_ms,
+                      const char **error) {
+  static const char *beyond = "the next run lies beyond the time zone data (year 2037) for this zone";
+  int32_t offset = 0;
+  int64_t after_s = after_ms / 1000 - (after_ms < 0 && after_ms % 1000 ? 1 : 0);
+  if (td__tz_offset(tz, after_s, &offset)) {
+    *error = beyond;
+    return TD_EINVAL;
+  }
+  int64_t local = first_minute(after_ms, offset), limit = local + 8LL * 366 * 86400, found = 0, utc = 0;
+  for (;;) {
+    int rc = next_local(c, local, limit, &found);
+    if (rc) return rc;
+    if (td__tz_to_utc(tz, found, &utc)) {
+      *error = beyond;
+      return TD_EINVAL;
+    }
+    if (utc * 1000 > after_ms) break;
+    local = found + 60;
+  }
+  *next_ms = utc * 1000;
+  return 0;
+}
+
+int td__cron_next_in(const td__cron_t *c, const char *zone, int64_t after_ms, int64_t *next_ms,
+                     const char **error) {
+  int32_t offset = 0;
+  const td__tz_t *tz = NULL;
+  *error = NULL;
+  if (td__cron_zone(zone, &offset, error) == 0) {
+    if (td__cron_next(c, offset, after_ms, next_ms) == 0) return 0;
+  } else {
+    int rc = td__tz_get(zone, &tz, error);
+    if (rc) return rc;
+    rc = next_named(c, tz, after_ms, next_ms, error);
+    if (rc != TD_ENOTFOUND) return rc;
+  }
+  *error = "the cron expression never fires (check the day-of-month against the month)";
   return TD_ENOTFOUND;
 }

@@ -141,26 +141,30 @@ int td__sched_after(td__ctx_t *ctx, const char *handler_name, int64_t delay_ms, 
 }
 
 /* The next occurrence of expr in zone after after_ms; a static message in *error if none. */
-static int cron_next(const char *expr, const char *zone, int64_t after_ms, int64_t *next,
-                     const char **error) {
+/* The next occurrence of expr in zone (UTC, a fixed offset or an IANA name) after after_ms.
+ * Returns 0, TD_EINVAL with *error for a bad expression (*field "/cron") or zone
+ * ("/time_zone"), or TD_ENOTFOUND when the expression never fires. */
+static int cron_next(const char *expr, const char *zone, int64_t after_ms, int64_t *next, const char **error,
+                     const char **field) {
   td__cron_t c;
-  int32_t offset = 0;
-  if (td__cron_parse(expr, &c, error) || td__cron_zone(zone, &offset, error)) return TD_EINVAL;
-  if (td__cron_next(&c, offset, after_ms, next)) {
+  *field = "/cron";
+  if (td__cron_parse(expr, &c, error)) return TD_EINVAL;
+  int rc = td__cron_next_in(&c, zone, after_ms, next, error);
+  if (rc == TD_ENOTFOUND) {
     *error = "the cron expression never fires (check the day-of-month against the month)";
     return TD_EINVAL;
   }
-  return 0;
+  if (rc) *field = "/time_zone";
+  return rc ? TD_EINVAL : 0;
 }
 
 int td__sched_cron(td__ctx_t *ctx, const char *handler_name, const char *expr, const char *time_zone,
                    const json_t *payload, const td__sched_retry_t *retry, char id_out[TD_ID_MAX]) {
   int64_t next = 0;
-  const char *error = NULL;
-  int32_t offset = 0;
-  if (time_zone && (strlen(time_zone) >= TD_TZ_MAX || td__cron_zone(time_zone, &offset, &error)))
-    return td__fail_field(ctx, "/time_zone", error ? error : "is too long");
-  if (cron_next(expr, time_zone, ctx->now_ms, &next, &error)) return td__fail_field(ctx, "/cron", error);
+  const char *error = NULL, *field = NULL;
+  if (time_zone && strlen(time_zone) >= TD_TZ_MAX) return td__fail_field(ctx, "/time_zone", "is too long");
+  if (cron_next(expr, time_zone, ctx->now_ms, &next, &error, &field))
+    return td__fail_field(ctx, field, error ? error : "is invalid");
   return schedule(ctx, handler_name, next, expr, time_zone ? time_zone : "UTC", payload, retry, id_out);
 }
 
@@ -377,7 +381,8 @@ static int cron_continue(td__db_t *db, const td__sched_call_t *c, int64_t now) {
   int64_t next = 0;
   const char *error = NULL;
   int64_t after = c->run_at_ms > now ? c->run_at_ms : now;
-  if (cron_next(c->cron, c->time_zone, after, &next, &error)) return 0; /* no further occurrence */
+  const char *field = NULL;
+  if (cron_next(c->cron, c->time_zone, after, &next, &error, &field)) return 0; /* no further occurrence */
   char *payload = json_dumps(c->payload, JSON_COMPACT);
   run_row_t row = {c->handler,   payload ? payload : "{}",
                    next,         c->cron,

@@ -1,5 +1,5 @@
 /* Cron expressions (sched/cron.h): parsing, the day-of-month/day-of-week OR rule, month
- * ends, leap years, fixed-offset zones, and the refusal of named DST zones. */
+ * ends, leap years, fixed-offset zones, and named zones across daylight-saving changes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,11 +134,76 @@ static void test_zones(void **state) {
   int32_t offset = 0;
   const char *error = NULL;
   assert_int_equal(td__cron_zone("Europe/Berlin", &offset, &error), TD_EINVAL);
-  assert_non_null(strstr(error, "not supported yet"));
+  assert_non_null(strstr(error, "fixed offset"));
   assert_int_equal(td__cron_zone("+15:00", &offset, &error), TD_EINVAL);
   assert_int_equal(td__cron_zone("+2:00", &offset, &error), TD_EINVAL);
   assert_int_equal(td__cron_zone("-03:00", &offset, &error), 0);
   assert_int_equal(offset, -3 * 3600);
+}
+
+/* The next firing of expr in a named zone after `after`, via td__cron_next_in. */
+static void next_in_text(const char *expr, const char *zone, const char *after, char out[32]) {
+  td__cron_t c;
+  const char *error = NULL;
+  assert_int_equal(td__cron_parse(expr, &c, &error), 0);
+  int64_t next = 0;
+  assert_int_equal(td__cron_next_in(&c, zone, at(after), &next, &error), 0);
+  td__time_format(next, out, 32);
+}
+
+#define assert_next_in(expr, zone, after, expected) \
+  do {                                              \
+    char got_[32];                                  \
+    next_in_text(expr, zone, after, got_);          \
+    assert_string_equal(got_, expected);            \
+  } while (0)
+
+static void test_named_zones(void **state) {
+  (void)state;
+  /* Spring forward: 02:30 on 2027-03-28 does not exist in Berlin; it fires at 03:00 CEST
+   * (01:00 UTC), the first instant after the gap, then at 02:30 CEST the next day. */
+  assert_next_in("30 2 * * *", "Europe/Berlin", "2027-03-27T12:00:00Z", "2027-03-28T01:00:00.000Z");
+  assert_next_in("30 2 * * *", "Europe/Berlin", "2027-03-28T01:00:00Z", "2027-03-29T00:30:00.000Z");
+  /* Every minute across the gap: 01:59 CET, then 03:00 CEST once, then 03:01. */
+  assert_next_in("* * * * *", "Europe/Berlin", "2027-03-28T00:58:00Z", "2027-03-28T00:59:00.000Z");
+  assert_next_in("* * * * *", "Europe/Berlin", "2027-03-28T00:59:00Z", "2027-03-28T01:00:00.000Z");
+  assert_next_in("* * * * *", "Europe/Berlin", "2027-03-28T01:00:00Z", "2027-03-28T01:01:00.000Z");
+  /* Fall back: 02:30 on 2027-10-31 happens twice; it fires once, at the first (CEST). */
+  assert_next_in("30 2 * * *", "Europe/Berlin", "2027-10-30T12:00:00Z", "2027-10-31T00:30:00.000Z");
+  assert_next_in("30 2 * * *", "Europe/Berlin", "2027-10-31T00:30:00Z", "2027-11-01T01:30:00.000Z");
+  /* From inside the second pass of the overlap (02:15 CET), the repeated 02:30 is skipped. */
+  assert_next_in("30 2 * * *", "Europe/Berlin", "2027-10-31T01:15:00Z", "2027-11-01T01:30:00.000Z");
+  /* Weekdays at 09:00 in Berlin stay 09:00 local across the March change. */
+  assert_next_in("0 9 * * 1-5", "Europe/Berlin", "2027-03-26T07:00:00Z", "2027-03-26T08:00:00.000Z");
+  assert_next_in("0 9 * * 1-5", "Europe/Berlin", "2027-03-26T08:00:00Z", "2027-03-29T07:00:00.000Z");
+  assert_next_in("0 9 * * 1-5", "Europe/Berlin", "2027-10-29T07:00:00Z", "2027-11-01T08:00:00.000Z");
+  /* New York: 02:30 skipped on 2027-03-14 (fires 03:00 EDT), 01:30 once on 2027-11-07. */
+  assert_next_in("30 2 * * *", "America/New_York", "2027-03-13T12:00:00Z", "2027-03-14T07:00:00.000Z");
+  assert_next_in("30 1 * * *", "America/New_York", "2027-11-06T12:00:00Z", "2027-11-07T05:30:00.000Z");
+  assert_next_in("30 1 * * *", "America/New_York", "2027-11-07T05:30:00Z", "2027-11-08T06:30:00.000Z");
+  assert_next_in("0 9 * * *", "America/New_York", "2027-07-01T00:00:00Z", "2027-07-01T13:00:00.000Z");
+  /* Kolkata is +05:30 all year. */
+  assert_next_in("0 9 * * *", "Asia/Kolkata", "2027-01-01T00:00:00Z", "2027-01-01T03:30:00.000Z");
+  assert_next_in("0 9 * * *", "Asia/Kolkata", "2027-07-01T04:00:00Z", "2027-07-02T03:30:00.000Z");
+  /* Fixed offsets and NULL still work through the same call. */
+  assert_next_in("0 9 * * *", "+02:00", "2026-06-01T08:00:00Z", "2026-06-02T07:00:00.000Z");
+  td__cron_t c;
+  const char *error = NULL;
+  int64_t next = 0;
+  assert_int_equal(td__cron_parse("0 0 * * *", &c, &error), 0);
+  assert_int_equal(td__cron_next_in(&c, NULL, at("2026-06-01T00:00:00Z"), &next, &error), 0);
+  assert_true(next == at("2026-06-02T00:00:00Z"));
+  /* Unknown, malformed, past the zone's data, never firing. */
+  assert_int_equal(td__cron_next_in(&c, "Europe/Atlantis", 0, &next, &error), TD_EINVAL);
+  assert_non_null(error);
+  assert_int_equal(td__cron_next_in(&c, "../etc/passwd", 0, &next, &error), TD_EINVAL);
+  assert_int_equal(td__cron_next_in(&c, "Europe/Berlin", at("2040-01-01T00:00:00Z"), &next, &error),
+                   TD_EINVAL);
+  assert_non_null(strstr(error, "2037"));
+  assert_int_equal(td__cron_parse("0 0 31 2 *", &c, &error), 0);
+  assert_int_equal(td__cron_next_in(&c, "Europe/Berlin", at("2026-01-01T00:00:00Z"), &next, &error),
+                   TD_ENOTFOUND);
+  assert_non_null(error);
 }
 
 int main(void) {
@@ -149,6 +214,7 @@ int main(void) {
       cmocka_unit_test(test_day_or_rule),
       cmocka_unit_test(test_month_ends_and_leap_years),
       cmocka_unit_test(test_zones),
+      cmocka_unit_test(test_named_zones),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
