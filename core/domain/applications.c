@@ -466,8 +466,9 @@ static int do_hire(td__ctx_t *ctx, const app_ref_t *ref, const void *arg) {
   if (rc) return td__fail_internal(ctx, rc);
   rc = td__transition_apply(ctx, &req, NULL);
   if (rc) return rc;
-  /* The job's openings changed: its ETag must too (application.hired names the opening). */
-  rc = td__job_touch(ctx, ref->job_rowid, NULL);
+  /* The filled opening changed the job: its ETag moves and its subscribers hear of it
+   * (job.updated with changed ["openings"]; application.hired names the opening). */
+  rc = td__job_changed(ctx, ref->job_rowid, "openings", NULL);
   return rc ? td__fail_internal(ctx, rc) : 0;
 }
 

@@ -148,7 +148,7 @@ def drive_actions(s, rec):
     post(s, act + "unreject", {})
     rec.add(("application.unrejected", app["id"]))
     hired = post(s, act + "hire", {})
-    rec.add(("application.hired", app["id"]))
+    rec.add(("application.hired", app["id"]), ("job.updated", job["id"]))
     expect_status(s.patch("/api/v1/jobs/" + job["id"], {"status": "closed"}), 200)
     rec.add(("job.updated", job["id"]), ("job.closed", job["id"]))
 
@@ -271,8 +271,9 @@ def check_payloads(s, events, ids):
     emitted = [d["transition_id"] for d in events_of_app(events, app)]
     expect(emitted == logged, "one event per logged transition, same order", emitted, logged)
     job_updates = by_type(events, "job.updated")
-    expect([d["changed"] for d in job_updates] == [["department"], ["stages"], ["status"]], job_updates)
-    expect(job_updates[0]["job"]["department"] == "Platform" and job_updates[2]["job"]["status"] == "closed")
+    expect([d["changed"] for d in job_updates] == [["department"], ["stages"], ["openings"], ["status"]],
+           job_updates)
+    expect(job_updates[0]["job"]["department"] == "Platform" and job_updates[3]["job"]["status"] == "closed")
     expect(by_type(events, "job.opened")[0] == {"job_id": job, "from_status": None, "to_status": "open"})
     expect(by_type(events, "job.closed")[0] == {"job_id": job, "from_status": "open", "to_status": "closed"})
     expect(by_type(events, "note.created")[0] == {"note_id": ids["note"]["id"], "candidate_id": a,
