@@ -49,6 +49,8 @@ static void apply_config(td__app_t *app) {
   l->max_requests_per_conn =
       (unsigned)td__config_int(c, "http.max_requests_per_connection", l->max_requests_per_conn);
   l->max_connections = (unsigned)td__config_int(c, "http.max_connections", l->max_connections);
+  l->max_connections_per_ip =
+      (unsigned)td__config_int(c, "http.max_connections_per_ip", l->max_connections_per_ip);
   l->max_write_queue = (size_t)td__config_int(c, "http.max_write_queue_bytes", (long long)l->max_write_queue);
   l->max_connection_ms =
       (unsigned)td__config_int(c, "http.max_connection_ms", (long long)l->max_connection_ms);

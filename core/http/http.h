@@ -66,20 +66,21 @@ typedef struct td__http_request {
 } td__http_request_t;
 
 typedef struct td__http_limits {
-  size_t max_url;                 /* 8 KiB for the request target: longer answers 414 */
-  size_t max_header;              /* 8 KiB for one field line, name and value bytes: 431 */
-  size_t max_headers;             /* 100 headers: 431 */
-  size_t max_header_bytes;        /* 32 KiB for the whole head as sent (request line, fields, CRLFs): 431 */
-  size_t max_body;                /* 1 MiB: 413 (a route may allow more through body_limit) */
-  unsigned header_timeout_ms;     /* 10 s from the first byte of a request to its last header */
-  unsigned body_timeout_ms;       /* 30 s for the body once headers are in */
-  unsigned keepalive_timeout_ms;  /* 5 s idle between requests */
-  unsigned send_timeout_ms;       /* 60 s without progress while a client takes our responses */
-  unsigned max_requests_per_conn; /* 1,000: the last one is answered with Connection: close */
-  unsigned max_connection_ms;     /* 1 h: the first request after that is answered with Connection: close */
-  size_t max_write_queue;         /* 1 MiB: stop reading and parsing while more is queued */
-  unsigned max_pipeline;          /* requests in flight per connection before parsing pauses */
-  unsigned max_connections;       /* beyond this, new connections are closed at once */
+  size_t max_url;                  /* 8 KiB for the request target: longer answers 414 */
+  size_t max_header;               /* 8 KiB for one field line, name and value bytes: 431 */
+  size_t max_headers;              /* 100 headers: 431 */
+  size_t max_header_bytes;         /* 32 KiB for the whole head as sent (request line, fields, CRLFs): 431 */
+  size_t max_body;                 /* 1 MiB: 413 (a route may allow more through body_limit) */
+  unsigned header_timeout_ms;      /* 10 s from the first byte of a request to its last header */
+  unsigned body_timeout_ms;        /* 30 s for the body once headers are in */
+  unsigned keepalive_timeout_ms;   /* 5 s idle between requests */
+  unsigned send_timeout_ms;        /* 60 s without progress while a client takes our responses */
+  unsigned max_requests_per_conn;  /* 1,000: the last one is answered with Connection: close */
+  unsigned max_connection_ms;      /* 1 h: the first request after that is answered with Connection: close */
+  size_t max_write_queue;          /* 1 MiB: stop reading and parsing while more is queued */
+  unsigned max_pipeline;           /* requests in flight per connection before parsing pauses */
+  unsigned max_connections;        /* beyond this, new connections are closed at once */
+  unsigned max_connections_per_ip; /* 256 open from one remote address; beyond, closed at once (0 = no cap) */
 } td__http_limits_t;
 
 typedef void (*td__http_request_cb)(td__http_request_t *req, void *ctx);

@@ -2,6 +2,7 @@
  * back-pressure, bodies streamed to files (spool.c) for requests that ask for it, and a
  * graceful close after the last response. Parsing and every check on what a client sends
  * live in parser.c; the contract is in http.h; the limits are ARCHITECTURE section 8. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,17 @@
  * destroy the response before the client reads it (the "lingering close" of Apache, nginx). */
 #define LINGER_MS 2000
 #define READ_BUFFER 65536
+/* Buckets of the per-address connection counts: a fixed size keeps the table trivial; with
+ * the global cap (10,000 by default) chains stay short enough for a lookup per accept. */
+#define IP_BUCKETS 512
+
+/* Open connections from one remote address; freed when the count drops to 0, so the table
+ * holds only addresses that have a connection open. */
+typedef struct ip_count {
+  struct ip_count *next;
+  unsigned count;
+  char ip[48];
+} ip_count_t;
 
 enum conn_state {
   ST_IDLE,    /* no request in progress: header timeout before the first, keep-alive after */
@@ -38,7 +50,11 @@ struct td__http_server {
   td__http_conn_t *conns;
   size_t conn_count;
   size_t inflight;
-  size_t spool_peak; /* the most body bytes one streamed request held in memory at once */
+  size_t spool_peak;                  /* the most body bytes one streamed request held in memory at once */
+  ip_count_t *ip_buckets[IP_BUCKETS]; /* open connections per remote address */
+  uint64_t refused_log_ms;            /* loop time of the last per-address refusal logged */
+  unsigned refused_unlogged;          /* refusals since then, not logged one by one */
+  bool refused_logged;
   int port;
   bool shutting_down, listener_closed;
   void (*on_drained)(void *);
@@ -68,6 +84,7 @@ struct td__http_conn {
   bool stop_parsing; /* nothing more is parsed: close after what is owed */
   bool reading, eof;
   bool close_after_write; /* the last response is queued: linger once it is written */
+  bool ip_counted;        /* counted in srv->ip_buckets under remote_ip until closed */
   char remote_ip[48];
 };
 
@@ -94,6 +111,7 @@ void td__http_limits_default(td__http_limits_t *l) {
       .max_write_queue = 1024 * 1024,
       .max_pipeline = 16,
       .max_connections = 10000,
+      .max_connections_per_ip = 256,
   };
 }
 
@@ -109,6 +127,60 @@ static const char *http_date(void) {
     cached_at = now;
   }
   return cached;
+}
+
+/* ---------- connections per remote address ---------- */
+
+static ip_count_t **ip_slot(td__http_server_t *srv, const char *ip) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *)ip; *p; p++) h = (h ^ *p) * 16777619u;
+  ip_count_t **slot = &srv->ip_buckets[h % IP_BUCKETS];
+  while (*slot && strcmp((*slot)->ip, ip) != 0) slot = &(*slot)->next;
+  return slot; /* the entry for ip, or the NULL link where it would go */
+}
+
+/* Counts one more connection from ip, unless that would exceed the per-address cap: then
+ * returns false and counts nothing. */
+static bool ip_acquire(td__http_server_t *srv, const char *ip) {
+  unsigned cap = srv->limits.max_connections_per_ip;
+  if (cap == 0) return true; /* no cap: nothing is counted */
+  ip_count_t **slot = ip_slot(srv, ip);
+  if (*slot) {
+    if ((*slot)->count >= cap) return false;
+    (*slot)->count++;
+    return true;
+  }
+  ip_count_t *e = td__xcalloc(1, sizeof *e);
+  snprintf(e->ip, sizeof e->ip, "%s", ip);
+  e->count = 1;
+  *slot = e;
+  return true;
+}
+
+static void ip_release(td__http_server_t *srv, const char *ip) {
+  ip_count_t **slot = ip_slot(srv, ip);
+  ip_count_t *e = *slot;
+  if (e == NULL) return;
+  if (--e->count == 0) {
+    *slot = e->next;
+    free(e);
+  }
+}
+
+/* Counted in /metrics every time; logged at most once per second (a client hammering the
+ * cap must not flood the log), and without the address: no personal data in logs. */
+static void note_per_ip_refusal(td__http_server_t *srv) {
+  td__metrics_count("td_http_connections_refused_total", 1);
+  uint64_t now = uv_now(srv->loop);
+  if (srv->refused_logged && now - srv->refused_log_ms < 1000) {
+    srv->refused_unlogged++;
+    return;
+  }
+  td__log(TD_LOG_INFO, "http_refused",
+          json_pack("{s:s,s:I}", "reason", "per_ip_cap", "suppressed", (json_int_t)srv->refused_unlogged));
+  srv->refused_logged = true;
+  srv->refused_log_ms = now;
+  srv->refused_unlogged = 0;
 }
 
 /* ---------- connection lifetime ---------- */
@@ -152,6 +224,9 @@ static void conn_close(td__http_conn_t *c) {
   if (c->closing) return;
   c->closing = true;
   c->stop_parsing = true;
+  /* The socket closes now (uv_close), so it no longer counts against its address's cap. */
+  if (c->ip_counted) ip_release(c->srv, c->remote_ip);
+  c->ip_counted = false;
   /* A body on its way to a file is dropped: the spool removes the file. */
   if (c->spool) td__http_spool_abort(c->spool);
   c->spool = NULL;
@@ -583,10 +658,6 @@ static void on_connection(uv_stream_t *listener, int status) {
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     return;
   }
-  uv_timer_init(srv->loop, &c->timer);
-  c->timer.data = c;
-  c->handles_open = 2;
-  uv_tcp_nodelay(&c->tcp, 1);
   struct sockaddr_storage addr;
   int alen = sizeof addr;
   if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&addr, &alen) == 0) {
@@ -595,6 +666,19 @@ static void on_connection(uv_stream_t *listener, int status) {
     else
       uv_ip4_name((struct sockaddr_in *)&addr, c->remote_ip, sizeof c->remote_ip);
   }
+  /* Over its address's cap: closed before anything is read, so one client cannot hold every
+   * connection the server allows. */
+  if (!ip_acquire(srv, c->remote_ip)) {
+    note_per_ip_refusal(srv);
+    c->closing = true;
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    return;
+  }
+  c->ip_counted = srv->limits.max_connections_per_ip > 0;
+  uv_timer_init(srv->loop, &c->timer);
+  c->timer.data = c;
+  c->handles_open = 2;
+  uv_tcp_nodelay(&c->tcp, 1);
   td__http_parser_init(&c->parser, &srv->limits, srv->body_limit, srv->ctx, on_phase, c);
   c->parser.on_body_data = on_body_data;
   c->born_ms = uv_now(srv->loop);

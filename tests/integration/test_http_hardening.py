@@ -1,4 +1,5 @@
-"""HTTP front door hardening (reliability-and-security.md section 2, HTTP-01..HTTP-08):
+"""HTTP front door hardening (reliability-and-security.md section 2, HTTP-01..HTTP-08 and the
+per-IP connection cap):
 a corpus of malformed and smuggling requests, each answered with the right status and a
 problem+json body and the connection closed, with a request appended after it that must never
 run (a token-creating POST whose marker name is looked for afterwards); every size limit at
@@ -7,6 +8,7 @@ request cap.
 
 The server runs with default size limits (ARCHITECTURE section 8) and short timeouts."""
 
+import http.client
 import json
 import os
 import re
@@ -602,6 +604,94 @@ def test_streamed_upload_bodies_refused_and_removed(s):
         time.sleep(0.02)
         left = glob.glob(os.path.join(s.data, "tmp", "*"))
     expect(left == [], "no temporary body file left", left)
+
+
+def closed_unanswered(sock, timeout=2.0):
+    """True if the server closes sock (FIN or reset) within timeout without sending a byte."""
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_per_ip_connection_cap(s):
+    """Per-IP cap (section 2): with http.max_connections_per_ip=5, a 6th connection from the same address is
+    closed at once, before anything is read, while the 5 open ones are still served; once one
+    closes, a new one is accepted. Refusals are counted in /metrics and logged at most once per
+    second, without the address."""
+    cap = 5
+    srv = harness.Server(extra_args=("--set", "http.max_connections_per_ip=%d" % cap), users=False)
+    req = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+    socks = []
+    refused = 0
+    try:
+        srv.start()
+        socks = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(cap)]
+        # Accepts are handled in order, so the 5 idle ones are counted before the 6th.
+        t0 = time.time()
+        extra = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        expect(closed_unanswered(extra), "6th connection closed without a response")
+        expect(time.time() - t0 < 1.0, "6th connection closed at once", time.time() - t0)
+        extra.close()
+        refused += 1
+        # A burst of refusals: each counted, the log line written at most once per second.
+        burst_from = time.time()
+        for _ in range(10):
+            extra = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            expect(closed_unanswered(extra), "connection over the cap closed")
+            extra.close()
+            refused += 1
+        burst_s = time.time() - burst_from
+        # The open connections still work.
+        for sock in socks:
+            sock.sendall(req)
+            r = parse_responses(read_one_response(sock))[0]
+            expect(r.status == 200 and r.headers.get("connection") == "keep-alive", r.status, r.headers)
+        # Closing one frees its slot (the server notices the close asynchronously: retry briefly).
+        socks.pop().close()
+        deadline = time.time() + 3
+        served = None
+        while served is None and time.time() < deadline:
+            fresh = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            try:
+                fresh.sendall(req)
+                served = parse_responses(read_one_response(fresh))[0]
+            except (AssertionError, ConnectionResetError, BrokenPipeError):
+                refused += 1
+                time.sleep(0.05)
+            finally:
+                fresh.close()
+        expect(served is not None and served.status == 200, "a new connection accepted after one closed", served)
+        for sock in socks:
+            sock.close()
+        socks = []
+        # /metrics itself needs a connection: wait until the closes above are seen.
+        deadline = time.time() + 3
+        text = None
+        while text is None and time.time() < deadline:
+            try:
+                text = harness.expect_status(srv.get("/metrics", role=None), 200).raw.decode()
+            except (OSError, http.client.HTTPException):
+                refused += 1
+                time.sleep(0.05)
+        expect(text is not None, "/metrics reachable")
+        counted = [float(line.split()[1]) for line in text.splitlines()
+                   if line.startswith("td_http_connections_refused_total ")]
+        expect(counted == [float(refused)], "every refusal counted", counted, refused)
+        expect(srv.stop() == 0, "clean stop")
+        lines = [json.loads(line) for line in srv.log().splitlines() if '"http_refused"' in line]
+        per_ip = [x for x in lines if x.get("reason") == "per_ip_cap"]
+        expect(per_ip, "refusal logged", lines)
+        expect(len(per_ip) <= 2 + int(burst_s), "logged at most once per second", len(per_ip), burst_s)
+        expect(all("127.0.0.1" not in json.dumps(x) for x in per_ip), "no address in the log", per_ip)
+        expect(sum(x.get("suppressed", 0) for x in per_ip) + len(per_ip) <= refused, per_ip, refused)
+    finally:
+        for sock in socks:
+            sock.close()
+        srv.cleanup()
 
 
 if __name__ == "__main__":
