@@ -2,10 +2,7 @@
 status and subscriber package, with cursor paging; POST /api/v1/deliveries/{id}/replay puts
 a dead one back to pending, due now, attempts reset. The server has no real subscriber yet,
 so the rows are written straight into the database (as the dispatcher would) while the
-server runs; the dispatcher itself is covered by tests/unit/test_delivery.c.
-
-Until the deliveries routes are wired into the route table (core/api/routes.c) and the
-dispatcher into core/api/app.c, this test says so and passes without checking anything."""
+server runs; the dispatcher itself is covered by tests/unit/test_delivery.c."""
 
 import os
 import sqlite3
@@ -18,8 +15,6 @@ from harness import expect, expect_problem, expect_status
 API = "/api/v1/deliveries"
 
 
-def wired(s):
-    return any(line.strip() == "GET " + API for line in s.cli("routes").splitlines())
 
 
 def seed(s):
@@ -50,9 +45,6 @@ def ids(page):
 
 
 def test_list_filter_page_and_replay(s):
-    if not wired(s):
-        print("deliveries routes are not wired yet (core/api/routes.c): nothing checked")
-        return
     seed(s)
     everything = expect_status(s.get(API), 200).json
     expect(ids(everything) == ["dlv_test_0", "dlv_test_1", "dlv_test_2", "dlv_test_3"], "all, oldest first",
@@ -81,8 +73,6 @@ def test_list_filter_page_and_replay(s):
 
 
 def test_errors_and_permissions(s):
-    if not wired(s):
-        return
     expect_problem(s.get(API + "?status=lost"), 400, "/query/status")
     expect_status(s.post(API + "/dlv_nope/replay"), 404)
     for role in harness.ROLES:
