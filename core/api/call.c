@@ -69,7 +69,7 @@ int td__problem_from_code(td__call_t *call, int code, const char *what) {
 }
 
 /* Decodes %XX and '+' (as space, query only). Returns NULL for bad escapes or NUL bytes. */
-static char *percent_decode(const char *s, size_t n, bool plus_is_space) {
+char *td__percent_decode(const char *s, size_t n, bool plus_is_space) {
   char *out = td__xmalloc(n + 1);
   size_t j = 0;
   for (size_t i = 0; i < n; i++) {
@@ -95,9 +95,6 @@ bad:
   return NULL;
 }
 
-char *td__percent_decode(const char *s, size_t n, bool plus_is_space) {
-  return percent_decode(s, n, plus_is_space);
-}
 
 /* Parses the query string once; values are kept per name as arrays of strings. */
 static json_t *parsed_query(td__call_t *call) {
@@ -109,8 +106,8 @@ static json_t *parsed_query(td__call_t *call) {
     size_t len = amp ? (size_t)(amp - q) : strlen(q);
     const char *eq = memchr(q, '=', len);
     size_t klen = eq ? (size_t)(eq - q) : len;
-    char *k = percent_decode(q, klen, true);
-    char *v = eq ? percent_decode(eq + 1, len - klen - 1, true) : td__xstrdup("");
+    char *k = td__percent_decode(q, klen, true);
+    char *v = eq ? td__percent_decode(eq + 1, len - klen - 1, true) : td__xstrdup("");
     if (k && v && *k) {
       json_t *list = json_object_get(call->query, k);
       if (list == NULL) {

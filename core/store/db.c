@@ -90,7 +90,6 @@ void td__db_close(td__db_t *db) {
   free(db);
 }
 
-const char *td__db_errmsg(td__db_t *db) { return sqlite3_errmsg(db->conn); }
 
 int td__db_exec(td__db_t *db, const char *sql) {
   char *err = NULL;
@@ -209,9 +208,7 @@ double td__stmt_double(td__stmt_t *st, int col) { return sqlite3_column_double(s
 
 bool td__stmt_is_null(td__stmt_t *st, int col) { return sqlite3_column_type(st->raw, col) == SQLITE_NULL; }
 
-int td__stmt_column_count(td__stmt_t *st) { return sqlite3_column_count(st->raw); }
 
-const char *td__stmt_column_name(td__stmt_t *st, int col) { return sqlite3_column_name(st->raw, col); }
 
 int64_t td__db_last_rowid(td__db_t *db) { return sqlite3_last_insert_rowid(db->conn); }
 

@@ -16,7 +16,6 @@ enum { TD_DB_READWRITE = 0, TD_DB_READONLY = 1 };
  * synchronous=FULL, foreign keys, secure_delete, busy timeout. Returns 0 or TD_EIO. */
 int td__db_open(const char *path, int mode, td__db_t **out);
 void td__db_close(td__db_t *db);
-const char *td__db_errmsg(td__db_t *db);
 
 /* Runs one or more statements with no results. Returns 0 or TD_EIO/TD_ECONFLICT. */
 int td__db_exec(td__db_t *db, const char *sql);
@@ -52,8 +51,6 @@ const char *td__stmt_text(td__stmt_t *st, int col);
 int64_t td__stmt_int(td__stmt_t *st, int col);
 double td__stmt_double(td__stmt_t *st, int col);
 bool td__stmt_is_null(td__stmt_t *st, int col);
-int td__stmt_column_count(td__stmt_t *st);
-const char *td__stmt_column_name(td__stmt_t *st, int col);
 
 int64_t td__db_last_rowid(td__db_t *db);
 int td__db_changes(td__db_t *db);

@@ -123,17 +123,3 @@ void td__metrics_render(td__buf_t *out) {
   pthread_mutex_unlock(&lock);
 }
 
-double td__metrics_loop_lag_quantile(double q) {
-  pthread_mutex_lock(&lock);
-  double result = 0;
-  unsigned long long target = (unsigned long long)((double)loop_lag.count * q), seen = 0;
-  for (int i = 0; i <= NBUCKETS; i++) {
-    seen += loop_lag.buckets[i];
-    if (seen > target || i == NBUCKETS) {
-      result = i < NBUCKETS ? bucket_bounds[i] : bucket_bounds[NBUCKETS - 1];
-      break;
-    }
-  }
-  pthread_mutex_unlock(&lock);
-  return result;
-}

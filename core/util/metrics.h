@@ -12,7 +12,5 @@ void td__metrics_observe_commit(double seconds);
 /* Adds n to a named counter (e.g. "td_login_failures_total"). */
 void td__metrics_count(const char *name, double n);
 void td__metrics_render(td__buf_t *out);
-/* Returns the lag quantile q (0..1) over the histogram, in seconds, for tests and bench. */
-double td__metrics_loop_lag_quantile(double q);
 
 #endif

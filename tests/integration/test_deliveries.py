@@ -6,7 +6,6 @@ server runs; the dispatcher itself is covered by tests/unit/test_delivery.c."""
 
 import os
 import sqlite3
-import sys
 import time
 
 import harness
