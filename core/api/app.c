@@ -211,6 +211,8 @@ int td__app_serve(json_t *config) {
     td__db_close(db);
     goto out;
   }
+  app->openapi_text = json_dumps(app->openapi, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  app->openapi_text_len = app->openapi_text ? strlen(app->openapi_text) : 0;
   /* Every package registered its hooks while starting; from here the registry is read-only
    * (the writer thread reads it without locks). */
   if (td__hooks_freeze(json_object_get(json_object_get(config, "hooks"), "order")) != 0) {
@@ -275,6 +277,7 @@ out:
   free(app->http);
   td__ratelimit_free(app->login_limits);
   json_decref(app->openapi);
+  free(app->openapi_text);
   json_decref(app->config);
   free(app->data_dir);
   free(app->db_path);

@@ -21,6 +21,8 @@ struct td__app {
   char *db_path;
   json_t *config;  /* validated configuration (owned) */
   json_t *openapi; /* the API description, also the source of request body schemas (owned) */
+  char *openapi_text; /* the same, encoded once for GET /api/v1/openapi.json (owned) */
+  size_t openapi_text_len;
   td__http_limits_t limits;
   size_t upload_limit;
   td__ratelimit_t *login_limits;
