@@ -641,21 +641,29 @@ static int kw_items(vctx_t *c, const json_t *schema, const json_t *inst, int dep
   return verdict;
 }
 
-static int kw_array_size(vctx_t *c, const json_t *schema, const json_t *inst, int depth) {
-  (void)depth;
+/* minItems/maxItems and minProperties/maxProperties: one check, named by its keywords. The
+ * keywords are checked for sanity even when the instance is of another type (applies false),
+ * which then passes. */
+static int check_size(vctx_t *c, const json_t *schema, const char *min_kw, const char *max_kw, bool applies,
+                      size_t n, const char *one, const char *many) {
   size_t min = 0, max = 0;
-  int has_min = get_count(schema, "minItems", &min);
-  int has_max = get_count(schema, "maxItems", &max);
+  int has_min = get_count(schema, min_kw, &min);
+  int has_max = get_count(schema, max_kw, &max);
   if (has_min < 0 || has_max < 0) return -EINVAL;
-  if (!json_is_array(inst)) return 0;
-  size_t n = json_array_size(inst);
+  if (!applies) return 0;
   int verdict = 0;
   if (has_min && n < min &&
-      fold(c, report(c, "must have at least %zu %s", min, plural(min, "item", "items")), &verdict))
+      fold(c, report(c, "must have at least %zu %s", min, plural(min, one, many)), &verdict))
     return verdict;
   if (has_max && n > max)
-    fold(c, report(c, "must have at most %zu %s", max, plural(max, "item", "items")), &verdict);
+    fold(c, report(c, "must have at most %zu %s", max, plural(max, one, many)), &verdict);
   return verdict;
+}
+
+static int kw_array_size(vctx_t *c, const json_t *schema, const json_t *inst, int depth) {
+  (void)depth;
+  return check_size(c, schema, "minItems", "maxItems", json_is_array(inst), json_array_size(inst), "item",
+                    "items");
 }
 
 /* One array element's hash and position, for duplicate search. */
@@ -803,19 +811,8 @@ static int kw_property_names(vctx_t *c, const json_t *schema, const json_t *inst
 
 static int kw_object_size(vctx_t *c, const json_t *schema, const json_t *inst, int depth) {
   (void)depth;
-  size_t min = 0, max = 0;
-  int has_min = get_count(schema, "minProperties", &min);
-  int has_max = get_count(schema, "maxProperties", &max);
-  if (has_min < 0 || has_max < 0) return -EINVAL;
-  if (!json_is_object(inst)) return 0;
-  size_t n = json_object_size(inst);
-  int verdict = 0;
-  if (has_min && n < min &&
-      fold(c, report(c, "must have at least %zu %s", min, plural(min, "field", "fields")), &verdict))
-    return verdict;
-  if (has_max && n > max)
-    fold(c, report(c, "must have at most %zu %s", max, plural(max, "field", "fields")), &verdict);
-  return verdict;
+  return check_size(c, schema, "minProperties", "maxProperties", json_is_object(inst), json_object_size(inst),
+                    "field", "fields");
 }
 
 static int kw_all_of(vctx_t *c, const json_t *schema, const json_t *inst, int depth) {
