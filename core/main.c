@@ -15,7 +15,10 @@
 #include "auth/authn.h"
 #include "cli/cli.h"
 #include "domain/users.h"
+#include "hooks/events.h"
 #include "hooks/registry.h"
+#include "plugin/host.h"
+#include "sched/sched.h"
 #include "store/migrate.h"
 #include "talentd/types.h"
 #include "util/config.h"
@@ -37,7 +40,9 @@ static void usage(FILE *to) {
           "  import candidates FILE.csv --data DIR [--map HEADER:FIELD]...\n"
           "  openapi                             print the API description (schemas/openapi.json)\n"
           "  routes                              list every route\n"
-          "  hooks   [--config FILE] [--set k=v]  the resolved order of every hook\n"
+          "  hooks   [--data DIR] [--config FILE] [--set k=v]  the resolved order of every hook\n"
+          "  plugin  list|info NAME|enable NAME|disable NAME --data DIR [--config FILE]\n"
+          "  plugin  keygen PREFIX | sign PLUGIN_DIR KEYFILE   sign third-party plugins\n"
           "  validate SCHEMA.json [INSTANCE.json] check JSON (stdin by default) against a JSON Schema\n"
           "  version\n");
 }
@@ -203,16 +208,34 @@ static void print_hook_entry(const td__hook_entry_t *e, size_t position, void *a
 static int cmd_hooks(options_t *o) {
   json_t *config = td__config_load(o->config, o->sets, o->set_count);
   if (config == NULL) return 2;
+  td__db_t *db = NULL;
+  td__plugins_t *plugins = NULL;
+  if (o->data) {
+    if (td__cli_open_store(o->data, &db) != 0) {
+      json_decref(config);
+      return 1;
+    }
+    json_t *scratch = td__openapi_build(&(const char *){NULL});
+    td__plugins_boot(config, o->data, db, false, scratch, &plugins);
+    json_decref(scratch);
+  }
   int rc = td__hooks_freeze(json_object_get(json_object_get(config, "hooks"), "order"));
-  json_decref(config);
   if (rc != 0) {
     fprintf(stderr, "talentd hooks: hooks.order in the configuration is invalid\n");
+    td__plugins_free(plugins);
+    if (db) td__db_close(db);
+    json_decref(config);
     return 1;
   }
   int count = 0;
   td__hooks_list(print_hook_entry, &count);
   if (count == 0) printf("no hooks registered (no plugin or script is enabled)\n");
   td__hooks_reset();
+  td__event_subscribers_reset();
+  td__sched_reset();
+  td__plugins_free(plugins);
+  if (db) td__db_close(db);
+  json_decref(config);
   return 0;
 }
 
@@ -310,6 +333,13 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "openapi") == 0) return cmd_openapi();
   if (strcmp(cmd, "routes") == 0) return cmd_routes();
   if (strcmp(cmd, "hooks") == 0) return cmd_hooks(&o);
+  if (strcmp(cmd, "plugin") == 0) {
+    json_t *config = td__config_load(o.config, o.sets, o.set_count);
+    if (config == NULL) return 2;
+    int rc = td__cli_plugin(rest_count, rest, o.data ? o.data : "data", config);
+    json_decref(config);
+    return rc;
+  }
   if (strcmp(cmd, "validate") == 0) return cmd_validate(rest_count, rest);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("talentd %s (schema %d)\n", TD_VERSION, td__migrate_latest());

@@ -2,6 +2,7 @@
  * measure event-loop lag, and stop cleanly on SIGTERM/SIGINT within 5 seconds. */
 #include "api/app.h"
 #include "hooks/delivery.h"
+#include "hooks/events.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/openapi.h"
+#include "plugin/host.h"
 #include "auth/authn.h"
 #include "domain/housekeeping.h"
 #include "domain/phone.h"
@@ -211,6 +213,8 @@ int td__app_serve(json_t *config) {
     td__db_close(db);
     goto out;
   }
+  /* Plugins register their hooks, handlers and routes now, before anything is frozen. */
+  td__plugins_boot(config, app->data_dir, db, true, app->openapi, &app->plugins);
   app->openapi_text = json_dumps(app->openapi, JSON_COMPACT | JSON_PRESERVE_ORDER);
   app->openapi_text_len = app->openapi_text ? strlen(app->openapi_text) : 0;
   /* Every package registered its hooks while starting; from here the registry is read-only
@@ -228,6 +232,7 @@ int td__app_serve(json_t *config) {
     app->checkpointer = NULL;
   }
   td__writer_start(app->loop, db, &app->writer);
+  td__plugins_start(app->plugins, app->loop, app->writer, NULL);
   td__sched_start(app->loop, app->writer, &app->sched);
   if (td__delivery_start(app->loop, app->writer, NULL, &app->delivery) != 0) app->delivery = NULL;
   app->login_limits = td__ratelimit_new(3600 * 1000);
@@ -269,11 +274,15 @@ int td__app_serve(json_t *config) {
   uv_run(app->loop, UV_RUN_DEFAULT);
   td__reader_close_all();
   td__checkpointer_stop(app->checkpointer);
+  td__plugins_shutdown(app->plugins);
   td__hooks_reset();
+  td__event_subscribers_reset();
+  td__sched_reset();
   td__log(TD_LOG_INFO, "stopped", NULL);
   exit_code = 0;
 out:
   uv_loop_close(app->loop);
+  td__plugins_free(app->plugins);
   free(app->http);
   td__ratelimit_free(app->login_limits);
   json_decref(app->openapi);

@@ -16,6 +16,7 @@ struct td__app {
   struct td__sched *sched;
   struct td__delivery *delivery;
   struct td__checkpointer *checkpointer;
+  struct td__plugins *plugins;
   td__http_server_t *http;
   char *data_dir;
   char *db_path;
@@ -41,8 +42,10 @@ struct td__app {
 /* Serves until SIGTERM/SIGINT. config is taken. Returns the process exit code. */
 int td__app_serve(json_t *config);
 
-/* Routes: the table and lookup. */
+/* Routes: the table and lookup. The table is built on first use from the core's tables and
+ * the routes added before (td__routes_add, at start-up only: TD_EDENIED once built). */
 const td__route_t *td__routes(size_t *count);
+int td__routes_add(const td__route_t *route);
 /* Finds the route for method and path; fills params. Returns 0, TD_ENOTFOUND, or
  * TD_EDENIED when the path exists for other methods (then *allow lists them). */
 int td__route_match(const char *method, const char *path, const td__route_t **route, td__call_t *call,

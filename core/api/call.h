@@ -52,6 +52,7 @@ typedef struct td__route {
   td__handler_fn write_handler; /* for READ_THEN_WRITE: the write part */
   const char *body_schema;      /* name under components/schemas in openapi.json; NULL: no body */
   unsigned flags;
+  const void *data; /* the handler's own (plugin routes); NULL for the core's */
 } td__route_t;
 
 struct td__call {

@@ -30,6 +30,18 @@ static int merge_object(json_t *into, json_t *from) {
   return 0;
 }
 
+int td__openapi_merge(json_t *doc, const json_t *fragment, const char **error) {
+  json_t *paths = json_object_get(doc, "paths");
+  json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+  json_t *fp = json_object_get(fragment, "paths");
+  json_t *fs = json_object_get(json_object_get(fragment, "components"), "schemas");
+  if ((fp && merge_object(paths, fp)) || (fs && merge_object(schemas, fs))) {
+    *error = "two OpenAPI fragments define the same path or schema";
+    return -1;
+  }
+  return 0;
+}
+
 json_t *td__openapi_build(const char **error) {
   const td__resource_t *base = td__resource_find(FRAGMENT_DIR "base.json");
   json_error_t jerr;
@@ -42,8 +54,6 @@ json_t *td__openapi_build(const char **error) {
     *error = "schemas/openapi/base.json is not valid JSON";
     return NULL;
   }
-  json_t *paths = json_object_get(doc, "paths");
-  json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
   size_t n = strlen(FRAGMENT_DIR);
   for (const td__resource_t *r = td__resources; r->path; r++) {
     if (strncmp(r->path, FRAGMENT_DIR, n) != 0 || strcmp(r->path, FRAGMENT_DIR "base.json") == 0) continue;
@@ -53,10 +63,7 @@ json_t *td__openapi_build(const char **error) {
       json_decref(doc);
       return NULL;
     }
-    json_t *fp = json_object_get(frag, "paths");
-    json_t *fs = json_object_get(json_object_get(frag, "components"), "schemas");
-    if ((fp && merge_object(paths, fp)) || (fs && merge_object(schemas, fs))) {
-      *error = "two OpenAPI fragments define the same path or schema";
+    if (td__openapi_merge(doc, frag, error) != 0) {
       json_decref(frag);
       json_decref(doc);
       return NULL;

@@ -9,4 +9,9 @@
 /* Returns the merged document (new reference) or NULL with *error set (static text). */
 json_t *td__openapi_build(const char **error);
 
+/* Merges fragment's paths and components/schemas into doc (both borrowed). Returns 0, or -1
+ * with *error set when a path-method or a schema name is defined twice (doc may then hold
+ * part of the fragment: callers stop on failure). */
+int td__openapi_merge(json_t *doc, const json_t *fragment, const char **error);
+
 #endif

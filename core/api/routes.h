@@ -18,5 +18,6 @@ extern const td__route_t td__routes_imports[];
 extern const td__route_t td__routes_events[];
 extern const td__route_t td__routes_scheduled_runs[];
 extern const td__route_t td__routes_deliveries[];
+extern const td__route_t td__routes_plugins[];
 
 #endif

@@ -14,4 +14,9 @@ int td__cli_demo(const char *data_dir);
 int td__cli_import_candidates(const char *data_dir, const char *csv_path, const char *const *maps,
                               int map_count);
 
+/* `talentd plugin ...` (argv: the words after "plugin"); config is the loaded configuration
+ * (borrowed) for plugin paths and trusted keys. */
+#include <jansson.h>
+int td__cli_plugin(int argc, char **argv, const char *data_dir, const json_t *config);
+
 #endif

@@ -1,5 +1,6 @@
 /* SQLite connections and a per-connection cache of prepared statements. */
 #include "store/db.h"
+#include "store/db_internal.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -10,24 +11,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define STMT_CACHE_SLOTS 1024 /* open addressing; the core has a few hundred literals */
-
-struct td__stmt {
-  sqlite3_stmt *raw;
-  td__db_t *db;
-  bool cached;
-};
-
-struct td__db {
-  sqlite3 *conn;
-  struct {
-    const char *sql;
-    td__stmt_t *stmt;
-  } cache[STMT_CACHE_SLOTS];
-  size_t cached_count;
-};
-
-static int map_rc(int rc) {
+int td__db_map_rc(int rc) {
   switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_DONE:
@@ -98,7 +82,7 @@ int td__db_exec(td__db_t *db, const char *sql) {
     td__log(TD_LOG_ERROR, "sql_exec_failed", json_pack("{s:s}", "message", err ? err : "?"));
     sqlite3_free(err);
   }
-  return map_rc(rc);
+  return td__db_map_rc(rc);
 }
 
 static td__stmt_t *prepare(td__db_t *db, const char *sql, bool cached) {
@@ -188,7 +172,7 @@ int td__stmt_step(td__stmt_t *st) {
   }
   if ((rc & 0xff) != SQLITE_CONSTRAINT) log_sql_error(st->db, "step", rc);
   sqlite3_reset(st->raw);
-  return map_rc(rc);
+  return td__db_map_rc(rc);
 }
 
 int td__stmt_run(td__stmt_t *st) {

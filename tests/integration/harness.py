@@ -178,7 +178,9 @@ class Server:
 
 def expect(cond, message="expectation failed", *context):
     if not cond:
-        raise AssertionError(message + ("" if not context else ": " + " ".join(repr(c) for c in context)))
+        # message may itself be the object to show (expect(ok, obj)).
+        text = message if isinstance(message, str) else repr(message)
+        raise AssertionError(text + ("" if not context else ": " + " ".join(repr(c) for c in context)))
 
 
 def expect_status(resp, status, message=""):
@@ -208,13 +210,16 @@ def sanitizer_reports(log):
     return [line for line in log.splitlines() if any(m in line for m in SANITIZER_MARKERS)]
 
 
-def main(server_args=(), start=True, users=True):
-    """Runs every test_* function of the calling module. Each takes the shared server."""
+def main(server_args=(), start=True, users=True, prepare=None):
+    """Runs every test_* function of the calling module. Each takes the shared server.
+    prepare(server), when given, runs before the server starts (e.g. to enable plugins)."""
     module = sys.modules["__main__"]
     tests = [(name, fn) for name, fn in vars(module).items() if name.startswith("test_") and callable(fn)]
     server = Server(extra_args=server_args, users=users)
     passed = failed = 0
     try:
+        if prepare:
+            prepare(server)
         if start:
             server.start()
         for name, fn in tests:

@@ -146,6 +146,7 @@ RULES = {
     "GET /api/v1/events": Rule(200, ONLY_ADMIN),
     "GET /api/v1/deliveries": Rule(200, ONLY_ADMIN),
     "POST /api/v1/deliveries/{id}/replay": Rule(200, ONLY_ADMIN),
+    "GET /api/v1/plugins": Rule(200, ONLY_ADMIN),
     "GET /api/v1/scheduled-runs": Rule(200, ONLY_ADMIN),
     "DELETE /api/v1/scheduled-runs/{id}": Rule(204, ONLY_ADMIN),
 }

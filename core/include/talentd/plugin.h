@@ -1,0 +1,240 @@
+/* talentd public SDK: the C plugin ABI.
+ *
+ * A plugin is a shared object exporting ONE symbol, talentd_plugin_entry, that returns a
+ * static descriptor. The host checks the descriptor's ABI major and size, then calls init
+ * with a handle for the plugin and the host API table. Everything a plugin registers
+ * (filters, event subscribers, routes, scheduled-run handlers) is registered inside init;
+ * a registration made at any other time fails with TD_EDENIED and is logged.
+ *
+ * Compatibility rules (append only):
+ *   - The host API table only grows: new members are added at the end, never removed,
+ *     reordered or retyped. A plugin built against an older SDK sees a shorter table
+ *     (td_host_api_t.struct_size) and keeps working. Test for a newer member with
+ *     TD_HOST_HAS(api, member) before calling it.
+ *   - Optional, versioned extensions are found by name with api->get_api(name, version)
+ *     (NULL when the host does not offer that version).
+ *   - TD_PLUGIN_ABI_MAJOR changes only for a break; the host refuses any other major.
+ *
+ * JSON values are jansson's json_t (libjansson 2.x, the same shared library the host uses;
+ * link the plugin with pkg-config jansson). Ownership is stated per function: "borrowed"
+ * means the host keeps it (json_incref to keep it longer), "stolen" means the host takes
+ * the reference the plugin passes.
+ *
+ * Threads. Event subscribers, route handlers of kind TD_PLUGIN_ROUTE_LOOP, scheduled-run
+ * handlers and completion callbacks run on the loop thread and must never block: start I/O
+ * with the host (api->http_request, api->submit_write, api->submit_read) and complete later.
+ * Filters and TD_PLUGIN_ROUTE_WRITE handlers run on the writer thread inside the write
+ * transaction; TD_PLUGIN_ROUTE_READ handlers run on a reader thread. A callback that takes
+ * longer than its budget (filters 25 ms, anything on the loop 10 ms) is logged with the
+ * plugin's name. */
+#ifndef TALENTD_PLUGIN_H
+#define TALENTD_PLUGIN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "talentd/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TD_PLUGIN_ABI_MAJOR 1
+#define TD_PLUGIN_ENTRY_SYMBOL "talentd_plugin_entry"
+#define TD_PLUGIN_ID_MAX 40 /* room for an id made by new_id, with its NUL */
+
+/* Whether the host table passed to init has member m (it may come from an older host). */
+#define TD_HOST_HAS(api, m) (offsetof(td_host_api_t, m) + sizeof((api)->m) <= (api)->struct_size)
+
+typedef struct td_plugin td_plugin_t;   /* the host's handle for one loaded plugin */
+typedef struct td_tx td_tx_t;           /* a database transaction, read-only or read-write */
+typedef struct td_request td_request_t; /* one call of a plugin route */
+typedef struct td_run td_run_t;         /* one scheduled run being handled */
+typedef struct td_host_api td_host_api_t;
+
+typedef struct td_plugin_descriptor {
+  uint32_t abi_major;   /* TD_PLUGIN_ABI_MAJOR */
+  uint32_t struct_size; /* sizeof(td_plugin_descriptor_t) */
+  const char *name;     /* must equal the manifest's name */
+  const char *version;  /* must equal the manifest's version */
+  /* Registers everything the plugin offers. Returns 0, or a TD_E* code: the plugin is then
+   * not loaded and nothing it registered takes effect. */
+  int (*init)(td_plugin_t *self, const td_host_api_t *api);
+  /* Called once at shutdown, on the loop thread, after the last callback (may be NULL). */
+  void (*shutdown)(td_plugin_t *self);
+} td_plugin_descriptor_t;
+
+/* The one exported symbol. Build with -fvisibility=hidden and mark it TD_PLUGIN_EXPORT. */
+#define TD_PLUGIN_EXPORT __attribute__((visibility("default")))
+typedef const td_plugin_descriptor_t *(*td_plugin_entry_fn)(void);
+
+typedef enum td_log_level { TD_LEVEL_DEBUG = 0, TD_LEVEL_INFO, TD_LEVEL_WARN, TD_LEVEL_ERROR } td_log_level_t;
+
+/* ---- Callback types ------------------------------------------------------------------ */
+
+typedef enum td_verdict { TD_VERDICT_ALLOW = 0, TD_VERDICT_MODIFIED = 1, TD_VERDICT_VETO = 2 } td_verdict_t;
+
+/* A veto's reason for the API caller (one sentence, no personal data). */
+typedef struct td_veto {
+  char reason[256];
+} td_veto_t;
+
+/* A filter (`<noun>.before_<verb>`; the catalog in docs/hooks.md lists the payloads and the
+ * members a filter may change). proposed is the filter's own copy: change it in place and
+ * return TD_VERDICT_MODIFIED, or fill veto->reason and return TD_VERDICT_VETO. A negative
+ * TD_E* code is a failure (skipped, or refused when registered fail-closed). tx is
+ * read-only (api->query works, api->exec fails); no I/O. */
+typedef int (*td_filter_fn)(td_tx_t *tx, const char *hook, json_t *proposed, void *data, td_veto_t *veto);
+
+/* Completes one event delivery exactly once, now or later on the loop thread: rc 0 =
+ * handled, a negative TD_E* code = failed (retried with backoff). error: a short reason
+ * without personal data (copied; may be NULL). */
+typedef void (*td_event_done_fn)(void *token, int rc, const char *error);
+/* An event subscriber. envelope {id, type, version, occurred_at, actor, subject, data} is
+ * borrowed until the callback returns. Delivery is at least once: deduplicate on "id". */
+typedef void (*td_event_fn)(const json_t *envelope, td_event_done_fn done, void *token, void *data);
+
+/* A route handler: read the request with api->request_*, answer with api->respond or
+ * api->fail*. Returning nonzero without an answer gives a 500. For TD_PLUGIN_ROUTE_WRITE
+ * a nonzero return or a failure rolls back everything the handler wrote. tx is NULL for
+ * TD_PLUGIN_ROUTE_LOOP. */
+typedef int (*td_route_fn)(td_request_t *req, td_tx_t *tx, void *data);
+
+/* A scheduled-run handler: call api->run_finish(run, rc, error) exactly once, now or later
+ * on the loop thread. */
+typedef void (*td_run_fn)(td_run_t *run, void *data);
+
+/* Work submitted to the writer thread (inside a transaction: return 0 to keep its changes,
+ * nonzero to roll them back) or to a reader thread (read-only). done runs on the loop
+ * thread with fn's return value, or TD_EIO when the commit failed. */
+typedef int (*td_tx_fn)(td_tx_t *tx, void *data);
+typedef void (*td_tx_done_fn)(void *data, int rc);
+
+/* ---- Registration options -------------------------------------------------------------- */
+
+enum {
+  TD_FILTER_FAIL_CLOSED = 1 << 0 /* a failure of this filter refuses the action (503) */
+};
+
+typedef enum td_route_kind {
+  TD_PLUGIN_ROUTE_LOOP = 0, /* on the loop thread, no database */
+  TD_PLUGIN_ROUTE_READ,     /* on a reader thread with a read-only transaction */
+  TD_PLUGIN_ROUTE_WRITE     /* in the writer's transaction; the answer is sent after commit */
+} td_route_kind_t;
+
+enum {
+  TD_PLUGIN_ROUTE_ADMIN = 1 << 0, /* admins only (the default: any signed-in user) */
+  TD_PLUGIN_ROUTE_PUBLIC = 1 << 1 /* no authentication (e.g. an unsubscribe link) */
+};
+
+typedef struct td_route_spec {
+  const char *method;      /* "GET", "POST", "PATCH", "PUT", "DELETE" */
+  const char *path;        /* under /api/v1/plugins/<name>: "/subscriptions/{id}" */
+  td_route_kind_t kind;    /* where the handler runs */
+  unsigned flags;          /* TD_PLUGIN_ROUTE_* */
+  const char *body_schema; /* a schema name under components/schemas of the plugin's
+                              openapi.json (validated before the handler runs), or NULL */
+} td_route_spec_t;
+
+/* ---- Outbound HTTP --------------------------------------------------------------------- */
+
+typedef struct td_http_request {
+  const char *method;         /* "POST" */
+  const char *url;            /* https (http only for hosts the admin allows) */
+  const char *const *headers; /* "Name: value" lines */
+  size_t header_count;        /* */
+  const void *body;           /* may be NULL */
+  size_t body_len;            /* */
+  uint32_t timeout_ms;        /* total; 0 = the default (10 s) */
+  size_t max_response_bytes;  /* 0 = the default (64 KiB) */
+} td_http_request_t;
+
+typedef struct td_http_response {
+  int status;        /* HTTP status, or 0 when the request failed */
+  const char *body;  /* borrowed until the callback returns */
+  size_t body_len;   /* */
+  const char *error; /* why it failed (no personal data), or NULL */
+} td_http_response_t;
+
+typedef void (*td_http_done_fn)(const td_http_response_t *response, void *data);
+
+/* ---- The host API table ---------------------------------------------------------------- */
+
+struct td_host_api {
+  uint32_t struct_size; /* of the host's table; see TD_HOST_HAS */
+  uint32_t abi_major;
+  const char *host_version;
+
+  /* Optional extensions by name and version (NULL when not offered). */
+  const void *(*get_api)(const char *name, int version);
+
+  /* Logs a structured line tagged with the plugin. fields: a JSON object (stolen; may be
+   * NULL). Never log personal data or secrets. */
+  void (*log)(td_plugin_t *self, td_log_level_t level, const char *event, json_t *fields);
+  /* The plugin's configuration: plugins.<name> of the server's config, validated against
+   * the manifest's config_schema (borrowed; an empty object when not configured). */
+  const json_t *(*config)(td_plugin_t *self);
+  /* Milliseconds since the Unix epoch. */
+  int64_t (*now_ms)(void);
+  /* A new random id "<prefix>_<random>" (prefix: 2-8 lowercase letters) into out. */
+  int (*new_id)(const char *prefix, char out[TD_PLUGIN_ID_MAX]);
+
+  /* Registration: in init only (TD_EDENIED otherwise). Names are copied; data is borrowed
+   * until shutdown. */
+  int (*register_filter)(td_plugin_t *self, const char *hook, int priority, unsigned flags, td_filter_fn fn,
+                         void *data);
+  /* pattern: an event type, "prefix.*" or "*"; one subscription per (plugin, pattern). */
+  int (*subscribe)(td_plugin_t *self, const char *pattern, int priority, td_event_fn fn, void *data);
+  int (*register_route)(td_plugin_t *self, const td_route_spec_t *spec, td_route_fn fn, void *data);
+  /* name: [a-z0-9_.:-]; it is prefixed with "<plugin>." in the scheduler. */
+  int (*register_run_handler)(td_plugin_t *self, const char *name, td_run_fn fn, void *data);
+
+  /* Database. SQL may write only the plugin's own tables (named "<plugin>_..."), created by
+   * its migrations; anything else fails with TD_EDENIED when prepared. params: a JSON array
+   * bound to ?1..?n (strings, integers, reals, booleans as 0/1, null), borrowed, may be
+   * NULL. query returns the rows as an array of objects keyed by column name (at most
+   * 10,000 rows, else TD_ELIMIT). exec reports the number of changed rows (may be NULL). */
+  int (*query)(td_tx_t *tx, const char *sql, const json_t *params, json_t **rows);
+  int (*exec)(td_tx_t *tx, const char *sql, const json_t *params, int64_t *changes);
+  int (*submit_write)(td_plugin_t *self, td_tx_fn fn, td_tx_done_fn done, void *data);
+  int (*submit_read)(td_plugin_t *self, td_tx_fn fn, td_tx_done_fn done, void *data);
+  /* Schedules a run of one of the plugin's handlers (its short name) inside tx: at run_at_ms
+   * when cron is NULL, else on the cron expression in time_zone (NULL: UTC). payload is
+   * borrowed (an object or NULL). The new run's id goes to id_out (may be NULL). */
+  int (*schedule)(td_tx_t *tx, const char *handler, int64_t run_at_ms, const char *cron,
+                  const char *time_zone, const json_t *payload, char id_out[TD_PLUGIN_ID_MAX]);
+
+  /* Requests. Path parameters in pattern order (NULL past the last); a query parameter
+   * (NULL when absent); the validated JSON body (borrowed; NULL when none). */
+  const char *(*request_param)(td_request_t *req, int index);
+  const char *(*request_query)(td_request_t *req, const char *name);
+  const json_t *(*request_body)(td_request_t *req);
+  /* The caller: user id and role name ("admin", "recruiter", "hiring_manager",
+   * "interviewer"), or NULL for a public route. */
+  const char *(*request_user_id)(td_request_t *req);
+  const char *(*request_role)(td_request_t *req);
+  /* Answers with status and a JSON body (stolen; NULL for no body, e.g. 204). */
+  void (*respond)(td_request_t *req, int status, json_t *body);
+  /* Answers with an RFC 9457 problem; fail_field adds an error naming the field (a JSON
+   * pointer into the body) and makes it a 422. Both return TD_EINVAL for `return`. */
+  int (*fail)(td_request_t *req, int status, const char *title, const char *detail);
+  int (*fail_field)(td_request_t *req, const char *pointer, const char *message);
+
+  /* Scheduled runs. */
+  const json_t *(*run_payload)(td_run_t *run);
+  int (*run_attempt)(td_run_t *run);
+  void (*run_finish)(td_run_t *run, int rc, const char *error);
+
+  /* Outbound HTTP through the host's client (libcurl on the loop, SSRF guard on the
+   * resolved address, the admin's allow-list). done runs later on the loop thread, exactly
+   * once. Returns 0, TD_EINVAL for a refused URL (done is not called), or TD_ELIMIT. */
+  int (*http_request)(td_plugin_t *self, const td_http_request_t *request, td_http_done_fn done, void *data);
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

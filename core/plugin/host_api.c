@@ -1,0 +1,414 @@
+/* The host API table handed to every plugin's init (talentd/plugin.h documents each member). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/call.h"
+#include "plugin/bridge.h"
+#include "hooks/registry.h"
+#include "plugin/outbound.h"
+#include "store/guard.h"
+#include "store/reader.h"
+#include "util/id.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#define MAX_QUERY_ROWS 10000
+
+/* ---- registration ---------------------------------------------------------------------- */
+
+static int refuse(td_plugin_t *self, const char *what, const char *name, const char *reason) {
+  td__log(TD_LOG_WARN, "plugin_registration_refused",
+          json_pack("{s:s,s:s,s:s,s:s}", "plugin", self->name, "what", what, "name", name ? name : "",
+                    "reason", reason));
+  return TD_EDENIED;
+}
+
+/* The manifest's entry for a hook or pattern, or NULL when it does not declare it. */
+static const json_t *declared(const td_plugin_t *p, const char *name) {
+  size_t i;
+  json_t *h;
+  json_array_foreach(json_object_get(p->manifest, "hooks"), i, h) {
+    if (strcmp(json_string_value(json_object_get(h, "name")), name) == 0) return h;
+  }
+  return NULL;
+}
+
+static td__plugin_reg_t *add_reg(td_plugin_t *p, td__reg_kind_t kind, const char *name, void *fn,
+                                 void *data) {
+  if (p->reg_count == p->reg_cap) {
+    p->reg_cap = p->reg_cap ? p->reg_cap * 2 : 8;
+    p->regs = td__xrealloc(p->regs, p->reg_cap * sizeof *p->regs);
+  }
+  td__plugin_reg_t *r = &p->regs[p->reg_count++];
+  memset(r, 0, sizeof *r);
+  r->kind = kind;
+  r->plugin = p;
+  snprintf(r->name, sizeof r->name, "%s", name);
+  r->fn = fn;
+  r->data = data;
+  return r;
+}
+
+static bool taken(const td_plugin_t *p, td__reg_kind_t kind, const char *name, const char *method) {
+  for (size_t i = 0; i < p->reg_count; i++)
+    if (p->regs[i].kind == kind && strcmp(p->regs[i].name, name) == 0 &&
+        (method == NULL || strcmp(p->regs[i].method, method) == 0))
+      return true;
+  return false;
+}
+
+/* Common checks of a hook registration; the manifest's priority wins over the code's. */
+static int check_hook(td_plugin_t *self, const char *what, const char *name, bool filter, int *priority) {
+  if (!self->in_init) return refuse(self, what, name, "registrations are accepted only during init");
+  if (name == NULL || strlen(name) >= sizeof self->regs[0].name) return refuse(self, what, "", "bad name");
+  if ((strstr(name, ".before_") != NULL) != filter)
+    return refuse(self, what, name,
+                  filter ? "a filter hook is named <noun>.before_<verb>" : "events are past tense");
+  const json_t *d = declared(self, name);
+  if (d == NULL) return refuse(self, what, name, "not declared in plugin.json hooks");
+  json_t *prio = json_object_get(d, "priority");
+  if (prio) *priority = (int)json_integer_value(prio);
+  return 0;
+}
+
+static int register_filter(td_plugin_t *self, const char *hook, int priority, unsigned flags, td_filter_fn fn,
+                           void *data) {
+  int rc = check_hook(self, "filter", hook, true, &priority);
+  if (rc) return rc;
+  if (fn == NULL || taken(self, TD_REG_FILTER, hook, NULL))
+    return refuse(self, "filter", hook, "duplicate or NULL");
+  td__plugin_reg_t *r = add_reg(self, TD_REG_FILTER, hook, *(void **)&fn, data);
+  r->priority = priority;
+  r->flags = (flags & TD_FILTER_FAIL_CLOSED) ? TD_HOOK_FAIL_CLOSED : 0;
+  return 0;
+}
+
+static int subscribe(td_plugin_t *self, const char *pattern, int priority, td_event_fn fn, void *data) {
+  int rc = check_hook(self, "event", pattern, false, &priority);
+  if (rc) return rc;
+  if (fn == NULL || taken(self, TD_REG_EVENT, pattern, NULL))
+    return refuse(self, "event", pattern, "one subscription per pattern");
+  add_reg(self, TD_REG_EVENT, pattern, *(void **)&fn, data)->priority = priority;
+  return 0;
+}
+
+static bool valid_route_path(const char *path) {
+  if (path == NULL || path[0] != '/' || strlen(path) > 120) return false;
+  for (const char *c = path; *c; c++)
+    if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || strchr("/-_{}", *c))) return false;
+  return strstr(path, "//") == NULL;
+}
+
+static int register_route(td_plugin_t *self, const td_route_spec_t *spec, td_route_fn fn, void *data) {
+  const char *path = spec ? spec->path : NULL;
+  if (!self->in_init) return refuse(self, "route", path, "registrations are accepted only during init");
+  if (!td__plugin_has_permission(self, "routes"))
+    return refuse(self, "route", path, "needs the routes permission");
+  if (spec == NULL || fn == NULL || !valid_route_path(path)) return refuse(self, "route", path, "bad path");
+  const char *m = spec->method ? spec->method : "";
+  if (strcmp(m, "GET") && strcmp(m, "POST") && strcmp(m, "PUT") && strcmp(m, "PATCH") && strcmp(m, "DELETE"))
+    return refuse(self, "route", path, "bad method");
+  if (spec->kind == TD_PLUGIN_ROUTE_LOOP && !(spec->flags & TD_PLUGIN_ROUTE_PUBLIC))
+    return refuse(self, "route", path, "a loop route must be public (authentication needs the database)");
+  if (spec->kind > TD_PLUGIN_ROUTE_WRITE || (spec->kind != TD_PLUGIN_ROUTE_WRITE && strcmp(m, "GET") != 0))
+    return refuse(self, "route", path, "writes (any method but GET) must use TD_PLUGIN_ROUTE_WRITE");
+  if (taken(self, TD_REG_ROUTE, path, m)) return refuse(self, "route", path, "registered twice");
+  td__plugin_reg_t *r = add_reg(self, TD_REG_ROUTE, path, *(void **)&fn, data);
+  snprintf(r->method, sizeof r->method, "%s", m);
+  snprintf(r->pattern, sizeof r->pattern, "/api/v1/plugins/%s%s", self->name, path);
+  r->route_kind = spec->kind;
+  r->flags = spec->flags;
+  r->body_schema = spec->body_schema ? td__xstrdup(spec->body_schema) : NULL;
+  return 0;
+}
+
+static int register_run_handler(td_plugin_t *self, const char *name, td_run_fn fn, void *data) {
+  if (!self->in_init) return refuse(self, "run_handler", name, "registrations are accepted only during init");
+  if (!td__plugin_has_permission(self, "schedule"))
+    return refuse(self, "run_handler", name, "needs the schedule permission");
+  if (name == NULL || fn == NULL || strlen(name) + strlen(self->name) + 2 > TD_SCHED_NAME_MAX ||
+      taken(self, TD_REG_RUN, name, NULL))
+    return refuse(self, "run_handler", name, "bad or duplicate name");
+  add_reg(self, TD_REG_RUN, name, *(void **)&fn, data);
+  return 0;
+}
+
+/* ---- small services ------------------------------------------------------------------- */
+
+static void plugin_log(td_plugin_t *self, td_log_level_t level, const char *event, json_t *fields) {
+  if (!json_is_object(fields)) {
+    json_decref(fields);
+    fields = json_object();
+  }
+  json_object_set_new(fields, "plugin", json_string(self->name));
+  int l = level == TD_LEVEL_DEBUG   ? TD_LOG_DEBUG
+          : level == TD_LEVEL_WARN  ? TD_LOG_WARN
+          : level == TD_LEVEL_ERROR ? TD_LOG_ERROR
+                                    : TD_LOG_INFO;
+  td__log(l, event ? event : "plugin_log", fields);
+}
+
+static const json_t *plugin_config(td_plugin_t *self) { return self->config; }
+
+static int new_id(const char *prefix, char out[TD_PLUGIN_ID_MAX]) {
+  size_t n = prefix ? strlen(prefix) : 0;
+  if (n < 2 || n > 8) return TD_EINVAL;
+  for (size_t i = 0; i < n; i++)
+    if (!islower((unsigned char)prefix[i])) return TD_EINVAL;
+  td__id_new(prefix, out);
+  return 0;
+}
+
+/* ---- database ------------------------------------------------------------------------- */
+
+static int bind_params(td__stmt_t *st, const json_t *params) {
+  if (params && !json_is_array(params)) return TD_EINVAL;
+  if ((int)json_array_size(params) != td__stmt_param_count(st)) return TD_EINVAL;
+  size_t i;
+  json_t *v;
+  json_array_foreach(params, i, v) {
+    int idx = (int)i + 1;
+    switch (json_typeof(v)) {
+      case JSON_STRING: td__stmt_bind_text(st, idx, json_string_value(v)); break;
+      case JSON_INTEGER: td__stmt_bind_int(st, idx, json_integer_value(v)); break;
+      case JSON_REAL: td__stmt_bind_double(st, idx, json_real_value(v)); break;
+      case JSON_TRUE: td__stmt_bind_int(st, idx, 1); break;
+      case JSON_FALSE: td__stmt_bind_int(st, idx, 0); break;
+      case JSON_NULL: td__stmt_bind_null(st, idx); break;
+      default: return TD_EINVAL; /* objects and arrays: encode them to text first */
+    }
+  }
+  return 0;
+}
+
+static json_t *row_json(td__stmt_t *st) {
+  json_t *row = json_object();
+  int n = td__stmt_column_count(st);
+  for (int c = 0; c < n; c++) {
+    json_t *v;
+    switch (td__stmt_column_kind(st, c)) {
+      case TD_COL_INT: v = json_integer(td__stmt_int(st, c)); break;
+      case TD_COL_REAL: v = json_real(td__stmt_double(st, c)); break;
+      case TD_COL_TEXT:
+      case TD_COL_BLOB: v = json_string(td__stmt_text(st, c)); break;
+      default: v = json_null();
+    }
+    json_object_set_new(row, td__stmt_column_name(st, c), v ? v : json_null());
+  }
+  return row;
+}
+
+/* Prepares one statement of a plugin under its guard; refusals are logged with the plugin. */
+static int prepare(td_tx_t *tx, const char *sql, const json_t *params, td__stmt_t **st) {
+  if (tx == NULL || tx->ctx == NULL || sql == NULL) return TD_EINVAL;
+  char prefix[40], why[300];
+  snprintf(prefix, sizeof prefix, "%s_", tx->plugin->name);
+  td__db_guard_t guard = {.table_prefix = prefix,
+                          .read_only = tx->read_only,
+                          .read_all = td__plugin_has_permission(tx->plugin, "store.read")};
+  const char *tail = NULL;
+  int rc = td__db_prepare_guarded(tx->ctx->db, sql, &guard, st, &tail, why, sizeof why);
+  if (rc == 0 && *st == NULL) rc = TD_EINVAL;
+  if (rc == 0 && tail && strspn(tail, " \t\r\n;") != strlen(tail)) {
+    snprintf(why, sizeof why, "one statement per call");
+    rc = TD_EINVAL;
+  }
+  if (rc == 0 && bind_params(*st, params) != 0) {
+    snprintf(why, sizeof why, "params must be an array of scalars, one per parameter");
+    rc = TD_EINVAL;
+  }
+  if (rc) {
+    td__stmt_finalize(*st);
+    *st = NULL;
+    td__log(TD_LOG_WARN, "plugin_sql_refused",
+            json_pack("{s:s,s:s}", "plugin", tx->plugin->name, "reason", why));
+  }
+  return rc;
+}
+
+static int query(td_tx_t *tx, const char *sql, const json_t *params, json_t **rows) {
+  *rows = NULL;
+  td__stmt_t *st;
+  int rc = prepare(tx, sql, params, &st);
+  if (rc) return rc;
+  json_t *out = json_array();
+  while ((rc = td__stmt_step(st)) == 1) {
+    if (json_array_size(out) == MAX_QUERY_ROWS) {
+      rc = TD_ELIMIT;
+      break;
+    }
+    json_array_append_new(out, row_json(st));
+  }
+  td__stmt_finalize(st);
+  if (rc < 0) {
+    json_decref(out);
+    return rc;
+  }
+  *rows = out;
+  return 0;
+}
+
+static int exec_sql(td_tx_t *tx, const char *sql, const json_t *params, int64_t *changes) {
+  td__stmt_t *st;
+  int rc = prepare(tx, sql, params, &st);
+  if (rc) return rc;
+  while ((rc = td__stmt_step(st)) == 1) {
+  }
+  td__stmt_finalize(st);
+  if (rc == 0 && changes) *changes = td__db_changes(tx->ctx->db);
+  return rc;
+}
+
+/* Work a plugin queues on the writer or a reader thread. */
+typedef struct tx_work {
+  td_plugin_t *plugin;
+  td_tx_fn fn;
+  td_tx_done_fn done;
+  void *data;
+  bool write;
+  td__write_op_t wop;
+  td__read_op_t rop;
+} tx_work_t;
+
+static int tx_run(td__db_t *db, void *arg) {
+  tx_work_t *w = arg;
+  if (db == NULL) return TD_EIO;
+  td__ctx_t ctx = {.db = db, .actor_kind = "plugin", .now_ms = td__time_now_ms(), .cause = w->plugin->name};
+  ctx.principal.role = TD_ROLE_ADMIN;
+  ctx.principal.via = TD_VIA_SYSTEM;
+  ctx.principal.can_write = w->write;
+  struct td_tx tx = {&ctx, w->plugin, !w->write};
+  uint64_t t0 = td__time_mono_ns();
+  int rc = w->fn(&tx, w->data);
+  td__plugin_note_duration(w->plugin, w->write ? "write" : "read", "submitted work", t0, w->write ? 50 : 250);
+  td__ctx_dispose(&ctx);
+  return rc;
+}
+
+static void tx_done(void *arg, int rc) {
+  tx_work_t *w = arg;
+  if (w->done) w->done(w->data, rc);
+  free(w);
+}
+
+static int submit(td_plugin_t *self, td_tx_fn fn, td_tx_done_fn done, void *data, bool write) {
+  td__plugins_t *ps = self->host;
+  if (fn == NULL || ps->loop == NULL) return TD_EBUSY;
+  tx_work_t *w = td__xcalloc(1, sizeof *w);
+  *w = (tx_work_t){.plugin = self, .fn = fn, .done = done, .data = data, .write = write};
+  if (write) {
+    w->wop = (td__write_op_t){.run = tx_run, .done = tx_done, .arg = w};
+    td__writer_submit(ps->writer, &w->wop);
+    return 0;
+  }
+  w->rop = (td__read_op_t){.run = tx_run, .done = tx_done, .arg = w};
+  int rc = td__reader_submit(ps->loop, &w->rop);
+  if (rc) free(w);
+  return rc;
+}
+
+static int submit_write(td_plugin_t *self, td_tx_fn fn, td_tx_done_fn done, void *data) {
+  return submit(self, fn, done, data, true);
+}
+static int submit_read(td_plugin_t *self, td_tx_fn fn, td_tx_done_fn done, void *data) {
+  return submit(self, fn, done, data, false);
+}
+
+static int schedule(td_tx_t *tx, const char *handler, int64_t run_at_ms, const char *cron,
+                    const char *time_zone, const json_t *payload, char id_out[TD_PLUGIN_ID_MAX]) {
+  if (tx == NULL || tx->read_only || handler == NULL) return TD_EINVAL;
+  if (!td__plugin_has_permission(tx->plugin, "schedule")) return TD_EDENIED;
+  char full[TD_SCHED_NAME_MAX];
+  snprintf(full, sizeof full, "%.31s.%.31s", tx->plugin->name, handler);
+  char id[TD_ID_MAX];
+  int rc = cron ? td__sched_cron(tx->ctx, full, cron, time_zone, payload, NULL, id)
+                : td__sched_at(tx->ctx, full, run_at_ms, payload, NULL, id);
+  if (rc == 0 && id_out) snprintf(id_out, TD_PLUGIN_ID_MAX, "%s", id);
+  return rc;
+}
+
+/* ---- requests ------------------------------------------------------------------------- */
+
+static const char *request_param(td_request_t *req, int index) {
+  return index >= 0 && index < req->call->param_count ? req->call->params[index] : NULL;
+}
+static const char *request_query(td_request_t *req, const char *name) {
+  return td__call_query(req->call, name);
+}
+static const json_t *request_body(td_request_t *req) { return req->call->body; }
+static const char *request_user_id(td_request_t *req) {
+  return req->call->principal.user_id[0] ? req->call->principal.user_id : NULL;
+}
+static const char *request_role(td_request_t *req) {
+  return req->call->principal.role == TD_ROLE_NONE ? NULL : td__role_name(req->call->principal.role);
+}
+static void respond(td_request_t *req, int status, json_t *body) {
+  if (status < 200 || status > 299) status = 500;
+  td__call_set_result(req->call, status, body);
+  req->answered = true;
+}
+static int fail(td_request_t *req, int status, const char *title, const char *detail) {
+  req->answered = true;
+  return td__problem(req->call, status >= 400 && status <= 599 ? status : 500, title ? title : "Refused",
+                     detail ? detail : "");
+}
+static int fail_field(td_request_t *req, const char *pointer, const char *message) {
+  req->answered = true;
+  return td__problem_field(req->call, pointer ? pointer : "", message ? message : "is invalid");
+}
+
+/* ---- scheduled runs ------------------------------------------------------------------- */
+
+static const json_t *run_payload(td_run_t *run) { return run->call->payload; }
+static int run_attempt(td_run_t *run) { return run->call->attempt; }
+static void run_finish(td_run_t *run, int rc, const char *error) {
+  td__sched_finish(run->call, rc, error);
+  free(run);
+}
+
+/* ---- the table ------------------------------------------------------------------------ */
+
+static const void *get_api(const char *name, int version);
+
+static const td_host_api_t host_api = {
+    .struct_size = sizeof(td_host_api_t),
+    .abi_major = TD_PLUGIN_ABI_MAJOR,
+    .host_version = TD_VERSION,
+    .get_api = get_api,
+    .log = plugin_log,
+    .config = plugin_config,
+    .now_ms = td__time_now_ms,
+    .new_id = new_id,
+    .register_filter = register_filter,
+    .subscribe = subscribe,
+    .register_route = register_route,
+    .register_run_handler = register_run_handler,
+    .query = query,
+    .exec = exec_sql,
+    .submit_write = submit_write,
+    .submit_read = submit_read,
+    .schedule = schedule,
+    .request_param = request_param,
+    .request_query = request_query,
+    .request_body = request_body,
+    .request_user_id = request_user_id,
+    .request_role = request_role,
+    .respond = respond,
+    .fail = fail,
+    .fail_field = fail_field,
+    .run_payload = run_payload,
+    .run_attempt = run_attempt,
+    .run_finish = run_finish,
+    .http_request = td__plugin_http_request,
+};
+
+/* "talentd.host" version 1 is this table; other extensions are added by name. */
+static const void *get_api(const char *name, int version) {
+  if (name && strcmp(name, "talentd.host") == 0 && version == 1) return &host_api;
+  return NULL;
+}
+
+const td_host_api_t *td__plugin_host_api(void) { return &host_api; }
