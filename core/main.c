@@ -39,7 +39,7 @@ static void usage(FILE *to) {
           "  demo    --data DIR                  fill a new data directory with demo data\n"
           "  import candidates FILE.csv --data DIR [--map HEADER:FIELD]...\n"
           "  openapi                             print the API description (schemas/openapi.json)\n"
-          "  routes                              list every route\n"
+          "  routes  [--data DIR]               list every route (with the plugins enabled in DIR)\n"
           "  hooks   [--data DIR] [--config FILE] [--set k=v]  the resolved order of every hook\n"
           "  plugin  list|info NAME|enable NAME|disable NAME --data DIR [--config FILE]\n"
           "  plugin  keygen PREFIX | sign PLUGIN_DIR KEYFILE   sign third-party plugins\n"
@@ -240,16 +240,39 @@ static int cmd_hooks(options_t *o) {
 }
 
 /* Prints "METHOD PATTERN" for every route, for tests and for people. */
-static int cmd_routes(void) {
+static int cmd_routes(options_t *o) {
+  td__db_t *db = NULL;
+  td__plugins_t *plugins = NULL;
+  json_t *config = td__config_load(o->config, o->sets, o->set_count);
+  if (config == NULL) return 2;
+  /* With --data, the routes of the plugins enabled there too. */
+  if (o->data && td__cli_open_store(o->data, &db) == 0) {
+    json_t *scratch = td__openapi_build(&(const char *){NULL});
+    td__plugins_boot(config, o->data, db, false, scratch, &plugins);
+    json_decref(scratch);
+  }
   size_t count = 0;
   const td__route_t *routes = td__routes(&count);
   for (size_t i = 0; i < count; i++) printf("%s %s\n", routes[i].method, routes[i].pattern);
+  td__hooks_reset();
+  td__event_subscribers_reset();
+  td__sched_reset();
+  td__plugins_free(plugins);
+  if (db) td__db_close(db);
+  json_decref(config);
   return 0;
 }
 
 static int cmd_openapi(void) {
   const char *error = NULL;
   json_t *doc = td__openapi_build(&error);
+  td__plugins_t *bundled = NULL;
+  td__plugins_discover(NULL, NULL, &bundled);
+  if (doc && td__plugins_merge_bundled_openapi(bundled, doc, &error) != 0) {
+    json_decref(doc);
+    doc = NULL;
+  }
+  td__plugins_free(bundled);
   if (doc == NULL) {
     fprintf(stderr, "talentd: %s\n", error);
     return 1;
@@ -331,7 +354,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "import") == 0 && sub && strcmp(sub, "candidates") == 0)
     return td__cli_import_candidates(o.data, rest_count > 0 ? rest[0] : NULL, o.maps, o.map_count);
   if (strcmp(cmd, "openapi") == 0) return cmd_openapi();
-  if (strcmp(cmd, "routes") == 0) return cmd_routes();
+  if (strcmp(cmd, "routes") == 0) return cmd_routes(&o);
   if (strcmp(cmd, "hooks") == 0) return cmd_hooks(&o);
   if (strcmp(cmd, "plugin") == 0) {
     json_t *config = td__config_load(o.config, o.sets, o.set_count);

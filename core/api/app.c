@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "api/openapi.h"
+#include "net/client.h"
+#include "net/ssrf.h"
 #include "plugin/host.h"
 #include "auth/authn.h"
 #include "domain/housekeeping.h"
@@ -111,8 +113,9 @@ static void close_walk(uv_handle_t *h, void *arg) {
   if (!uv_is_closing(h)) uv_close(h, NULL);
 }
 
-static void on_drained(void *arg) {
-  td__app_t *app = arg;
+/* The last step of a stop, once HTTP has drained and the outbound client has closed (its
+ * cancelled callbacks run on their own loop turns, which must happen before uv_walk). */
+static void finish_stop(td__app_t *app) {
   uv_timer_stop(&app->stop_timer);
   td__delivery_stop(app->delivery);
   app->delivery = NULL;
@@ -121,6 +124,18 @@ static void on_drained(void *arg) {
   uv_timer_stop(&app->lag_timer);
   uv_timer_stop(&app->housekeeping_timer);
   uv_walk(app->loop, close_walk, NULL);
+}
+
+static void on_drained(void *arg) {
+  td__app_t *app = arg;
+  app->drained = true;
+  if (app->net == NULL) finish_stop(app);
+}
+
+static void on_net_closed(void *arg) {
+  td__app_t *app = arg;
+  app->net = NULL;
+  if (app->drained) finish_stop(app);
 }
 
 static void on_stop_deadline(uv_timer_t *t) {
@@ -144,6 +159,7 @@ static void on_signal(uv_signal_t *s, int signum) {
   app->stopping = true;
   td__sched_stop(app->sched); /* before the writer stops and before uv_walk closes handles */
   app->sched = NULL;
+  if (app->net) td__net_close(app->net, on_net_closed, app); /* in-flight requests: "cancelled" */
   td__log(TD_LOG_INFO, "stopping", json_pack("{s:i}", "signal", signum));
   uv_timer_start(&app->stop_timer, on_stop_deadline, STOP_DEADLINE_MS, 0);
   td__http_server_shutdown(app->http, on_drained, app);
@@ -193,6 +209,32 @@ static int open_store(td__app_t *app, td__db_t **out) {
   return 0;
 }
 
+/* The outbound HTTP client and its SSRF policy from outbound.* of the configuration. */
+static int start_outbound(td__app_t *app) {
+  const json_t *out = json_object_get(app->config, "outbound");
+  const json_t *hosts = json_object_get(out, "allow_hosts");
+  size_t n = json_array_size(hosts);
+  const char **allow = td__xcalloc(n + 1, sizeof *allow);
+  for (size_t i = 0; i < n; i++) allow[i] = json_string_value(json_array_get(hosts, i));
+  td__net_config_t cfg = td__net_config_default();
+  cfg.allow_hosts = allow;
+  cfg.allow_hosts_len = n;
+  cfg.allow_http = json_is_true(json_object_get(out, "allow_http"));
+  cfg.per_destination_concurrency = (int)td__config_int(app->config, "outbound.per_destination_concurrency",
+                                                        cfg.per_destination_concurrency);
+  cfg.max_pending = (int)td__config_int(app->config, "outbound.max_pending", cfg.max_pending);
+  cfg.connect_timeout_ms = td__config_int(app->config, "outbound.connect_timeout_ms", cfg.connect_timeout_ms);
+  cfg.timeout_ms = td__config_int(app->config, "outbound.timeout_ms", cfg.timeout_ms);
+  cfg.max_response_bytes =
+      (size_t)td__config_int(app->config, "outbound.max_response_bytes", (long long)cfg.max_response_bytes);
+  char err[200] = "";
+  int rc = td__net_new(app->loop, &cfg, &app->net, err, sizeof err);
+  if (rc == 0) rc = td__ssrf_policy_new(allow, n, cfg.allow_http, &app->outbound_policy, err, sizeof err);
+  free(allow);
+  if (rc) fprintf(stderr, "talentd: outbound.allow_hosts: %s\n", err);
+  return rc;
+}
+
 int td__app_serve(json_t *config) {
   td__app_t app_storage = {0}, *app = &app_storage;
   app->config = config;
@@ -232,7 +274,14 @@ int td__app_serve(json_t *config) {
     app->checkpointer = NULL;
   }
   td__writer_start(app->loop, db, &app->writer);
-  td__plugins_start(app->plugins, app->loop, app->writer, NULL);
+  if (start_outbound(app) != 0) {
+    if (app->net) td__net_close(app->net, NULL, NULL);
+    td__writer_stop(app->writer);
+    uv_run(app->loop, UV_RUN_DEFAULT);
+    td__checkpointer_stop(app->checkpointer);
+    goto out;
+  }
+  td__plugins_start(app->plugins, app->loop, app->writer, app->net, app->outbound_policy);
   td__sched_start(app->loop, app->writer, &app->sched);
   if (td__delivery_start(app->loop, app->writer, NULL, &app->delivery) != 0) app->delivery = NULL;
   app->login_limits = td__ratelimit_new(3600 * 1000);
@@ -245,6 +294,7 @@ int td__app_serve(json_t *config) {
   if (td__http_server_start(app->loop, host, port, &app->limits, td__dispatch, td__dispatch_body_limit, app,
                             &app->http) != 0) {
     fprintf(stderr, "talentd: cannot listen on %s\n", listen);
+    td__net_close(app->net, NULL, NULL);
     td__sched_stop(app->sched);
     app->sched = NULL;
     td__delivery_stop(app->delivery);
@@ -283,6 +333,7 @@ int td__app_serve(json_t *config) {
 out:
   uv_loop_close(app->loop);
   td__plugins_free(app->plugins);
+  td__ssrf_policy_free(app->outbound_policy);
   free(app->http);
   td__ratelimit_free(app->login_limits);
   json_decref(app->openapi);

@@ -17,6 +17,8 @@ struct td__app {
   struct td__delivery *delivery;
   struct td__checkpointer *checkpointer;
   struct td__plugins *plugins;
+  struct td__net *net;                     /* outbound HTTP (closed at stop) */
+  struct td__ssrf_policy *outbound_policy; /* its rules, for checking URLs users give */
   td__http_server_t *http;
   char *data_dir;
   char *db_path;
@@ -36,6 +38,7 @@ struct td__app {
   td__write_op_t housekeeping_op;
   bool housekeeping_busy;
   bool stopping;
+  bool drained; /* HTTP has drained during a stop */
   int exit_code;
 };
 

@@ -405,7 +405,9 @@ static void on_event_done(void *token, int rc, const char *error) {
     td__log(dead ? TD_LOG_ERROR : TD_LOG_WARN, dead ? "event_delivery_dead" : "event_delivery_failed",
             json_pack("{s:s,s:s,s:I,s:i,s:i}", "package", s->entry->package, "hook", s->entry->hook,
                       "delivery", (json_int_t)t->rowid, "attempts", attempts, "code", rc));
-    if (!d->stopping) breaker_failure(d, s, t->now);
+    /* A partial failure says the subscriber works but some of its own targets did not take
+     * the event (one webhook endpoint down): retried, but the subscriber stays open. */
+    if (!d->stopping && rc != TD_EPARTIAL) breaker_failure(d, s, t->now);
   }
   if (d->stopping) { /* not recorded: delivered again after restart */
     untrack(d, t);

@@ -23,7 +23,8 @@
 #include "hooks/registry.h"
 
 /* Completes one delivery: call exactly once, on the loop thread, from inside the callback or
- * later. rc 0 = handled; a negative TD_E* code = failed (retried with backoff). error is a
+ * later. rc 0 = handled; a negative TD_E* code = failed (retried with backoff), counted by
+ * the circuit breaker unless it is TD_EPARTIAL (some targets of a fan-out failed). error is a
  * short reason stored in the delivery row and shown to admins (copied; may be NULL): it must
  * carry no personal data (say "HTTP 503", not a candidate's name). */
 typedef void (*td__event_done_fn)(void *token, int rc, const char *error);

@@ -28,6 +28,7 @@
 
 typedef struct td__plugins td__plugins_t;
 struct td__net;
+struct td__ssrf_policy;
 
 /* One registration made during init, applied after init succeeded. */
 typedef enum td__reg_kind { TD_REG_FILTER, TD_REG_EVENT, TD_REG_ROUTE, TD_REG_RUN } td__reg_kind_t;
@@ -76,6 +77,7 @@ struct td__plugins {
   uv_loop_t *loop;
   td__writer_t *writer;
   struct td__net *net;
+  struct td__ssrf_policy *policy; /* the outbound rules, for checking URLs users give (owned) */
 };
 
 /* Finds every plugin (step 1). data_dir may be NULL (then DATA/plugins is skipped). Never
@@ -93,8 +95,13 @@ void td__plugins_load(td__plugins_t *ps, td__db_t *db, json_t *openapi);
  * migrate, plugin migrations are not applied (a listing must not change the database). */
 int td__plugins_boot(const json_t *config, const char *data_dir, td__db_t *db, bool migrate, json_t *openapi,
                      td__plugins_t **out);
-/* Binds the running server's loop, writer and outbound client (borrowed). */
-void td__plugins_start(td__plugins_t *ps, uv_loop_t *loop, td__writer_t *writer, struct td__net *net);
+/* Merges the OpenAPI fragments of every bundled plugin into doc, enabled or not: the
+ * published document (schemas/openapi.json) describes what ships. */
+int td__plugins_merge_bundled_openapi(td__plugins_t *ps, json_t *doc, const char **error);
+/* Binds the running server's loop, writer, outbound client and its policy (borrowed; the
+ * policy is used to check URLs users give before anything is sent). */
+void td__plugins_start(td__plugins_t *ps, uv_loop_t *loop, td__writer_t *writer, struct td__net *net,
+                       struct td__ssrf_policy *policy);
 /* Calls every loaded plugin's shutdown (on the loop thread, after the last callback). */
 void td__plugins_shutdown(td__plugins_t *ps);
 /* Unloads and frees everything (after td__hooks_reset and td__sched_reset). */

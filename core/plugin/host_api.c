@@ -403,6 +403,7 @@ static const td_host_api_t host_api = {
     .run_attempt = run_attempt,
     .run_finish = run_finish,
     .http_request = td__plugin_http_request,
+    .http_check_url = td__plugin_http_check_url,
 };
 
 /* "talentd.host" version 1 is this table; other extensions are added by name. */

@@ -353,7 +353,24 @@ int td__plugins_boot(const json_t *config, const char *data_dir, td__db_t *db, b
   return rc;
 }
 
-void td__plugins_start(td__plugins_t *ps, uv_loop_t *loop, td__writer_t *writer, struct td__net *net) {
+int td__plugins_merge_bundled_openapi(td__plugins_t *ps, json_t *doc, const char **error) {
+  for (td_plugin_t *p = ps->first; p; p = p->next) {
+    const char *name = json_string_value(json_object_get(p->manifest, "openapi"));
+    if (strcmp(p->trust, "bundled") != 0 || name == NULL) continue;
+    char *path = td__xprintf("%s/%s", p->dir, name);
+    json_t *frag = json_load_file(path, 0, NULL);
+    free(path);
+    int rc = frag ? td__openapi_merge(doc, frag, error) : -1;
+    if (frag == NULL) *error = "a bundled plugin's OpenAPI fragment is not valid JSON";
+    json_decref(frag);
+    if (rc) return TD_EINVAL;
+  }
+  return 0;
+}
+
+void td__plugins_start(td__plugins_t *ps, uv_loop_t *loop, td__writer_t *writer, struct td__net *net,
+                       struct td__ssrf_policy *policy) {
+  ps->policy = policy;
   ps->loop = loop;
   ps->writer = writer;
   ps->net = net;

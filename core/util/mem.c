@@ -65,6 +65,7 @@ const char *td_strerror(int code) {
     case TD_ELIMIT: return "limit exceeded";
     case TD_ESTALE: return "stale";
     case TD_EBUSY: return "busy";
+    case TD_EPARTIAL: return "partly failed";
     default: return "internal error";
   }
 }

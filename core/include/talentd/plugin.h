@@ -89,8 +89,10 @@ typedef struct td_veto {
 typedef int (*td_filter_fn)(td_tx_t *tx, const char *hook, json_t *proposed, void *data, td_veto_t *veto);
 
 /* Completes one event delivery exactly once, now or later on the loop thread: rc 0 =
- * handled, a negative TD_E* code = failed (retried with backoff). error: a short reason
- * without personal data (copied; may be NULL). */
+ * handled, a negative TD_E* code = failed (retried with backoff; repeated failures open the
+ * subscriber's circuit breaker), TD_EPARTIAL = some of the subscriber's own targets failed
+ * (retried, but the breaker is left alone: the subscriber itself works). error: a short
+ * reason without personal data (copied; may be NULL). */
 typedef void (*td_event_done_fn)(void *token, int rc, const char *error);
 /* An event subscriber. envelope {id, type, version, occurred_at, actor, subject, data} is
  * borrowed until the callback returns. Delivery is at least once: deduplicate on "id". */
@@ -227,10 +229,17 @@ struct td_host_api {
   int (*run_attempt)(td_run_t *run);
   void (*run_finish)(td_run_t *run, int rc, const char *error);
 
-  /* Outbound HTTP through the host's client (libcurl on the loop, SSRF guard on the
-   * resolved address, the admin's allow-list). done runs later on the loop thread, exactly
-   * once. Returns 0, TD_EINVAL for a refused URL (done is not called), or TD_ELIMIT. */
+  /* Outbound HTTP through the host's client (libcurl on the loop, SSRF guard on every
+   * resolved address, the admin's allow-list, no redirects followed). Needs the http.outbound
+   * permission. Returns 0 and then done runs exactly once, later, on the loop thread (also
+   * for a refused URL or address, a timeout or a too-large response: status 0 and error
+   * set); or, with done never called, TD_EDENIED (no permission), TD_EINVAL (bad arguments)
+   * or TD_ELIMIT (too many requests pending). */
   int (*http_request)(td_plugin_t *self, const td_http_request_t *request, td_http_done_fn done, void *data);
+  /* Checks a URL a user gave, as http_request will (scheme, form, and for an IP literal the
+   * address rules; names are resolved and checked only when sending). Returns 0, or TD_EINVAL
+   * with a sentence in why (for a 422 naming the field). */
+  int (*http_check_url)(td_plugin_t *self, const char *url, char *why, size_t why_size);
 };
 
 #ifdef __cplusplus

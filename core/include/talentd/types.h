@@ -18,7 +18,8 @@ enum {
   TD_ELIMIT = -7,    /* a size, count, time or rate limit was hit */
   TD_ESTALE = -8,    /* the object changed since the caller read it */
   TD_EBUSY = -9,     /* try again later */
-  TD_EINTERNAL = -10 /* a bug: logged with detail, reported without */
+  TD_EINTERNAL = -10, /* a bug: logged with detail, reported without */
+  TD_EPARTIAL = -11   /* part of the work failed (some targets of a fan-out); retry that part */
 };
 
 /* Returns a static English name for a TD_E* code. */
