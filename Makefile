@@ -71,7 +71,7 @@ openapi: build
 	@$(BUILD)/talentd openapi > schemas/openapi.json.tmp && mv schemas/openapi.json.tmp schemas/openapi.json
 
 install: build
-	@cmake --install $(BUILD)
+	@cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

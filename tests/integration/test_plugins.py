@@ -4,6 +4,8 @@ and a vetoing/modifying filter; the admin API and CLI; and refusing unsigned plu
 
 import json
 import os
+import subprocess
+import sys
 import time
 
 import harness
@@ -78,6 +80,31 @@ def test_veto_reaches_the_caller(s):
     got = expect_status(s.get("/api/v1/applications/%s" % app["id"]), 200).json
     expect(got["stage_id"] == app["stage_id"] and got["version"] == app["version"], got)
     expect_status(s.post("/api/v1/applications/%s/moves" % app["id"], {"to_stage_id": screen}), 200)
+
+
+def test_filter_payloads_match_the_catalog(s):
+    # Exercise every core filter hook, then check what the fixture saw against schemas/hooks/.
+    job = expect_status(s.post("/api/v1/jobs", {"title": "Pilot", "status": "open", "openings": 1}), 201).json
+    cand = expect_status(s.post("/api/v1/candidates", {"first_name": "Gil", "last_name": "Sol"}), 201).json
+    expect_status(s.patch("/api/v1/candidates/" + cand["id"], {"location": "Porto"},
+                          headers={"If-Match": '"v%d"' % cand["version"]}), 200)
+    app = expect_status(s.post("/api/v1/applications", {"candidate_id": cand["id"], "job_id": job["id"],
+                                                        "source": "referral"}), 201).json
+    screen = next(st["id"] for st in job["stages"] if st["type"] == "screen")
+    expect_status(s.post("/api/v1/applications/%s/moves" % app["id"], {"to_stage_id": screen}), 200)
+    expect_status(s.post("/api/v1/applications/%s/reject" % app["id"], {"reason": "not a fit", "kind": "rejected"}), 200)
+    seen = expect_status(s.get("/api/v1/plugins/veto_filter/payloads"), 200).json
+    hooks_dir = os.path.join(harness.SOURCE, "schemas", "hooks")
+    core = [n[:-5] for n in os.listdir(hooks_dir) if n.endswith(".json") and not n.startswith("email.")]
+    expect(sorted(seen) == sorted(core), "every core filter hook fired", sorted(seen))
+    for hook, payload in seen.items():
+        p = subprocess.run([harness.BIN, "validate", os.path.join(hooks_dir, hook + ".json")],
+                           input=json.dumps(payload), capture_output=True, text=True)
+        expect(p.returncode == 0, "%s payload matches its schema: %s" % (hook, p.stdout), payload)
+    expect(seen["candidate.before_update"]["changed"] == ["location"], seen["candidate.before_update"])
+    catalog = os.path.join(harness.SOURCE, "tests", "tools", "gen_hook_docs.py")
+    expect(subprocess.run([sys.executable, catalog, "--check"]).returncode == 0,
+           "docs/hooks.md is stale: run python3 tests/tools/gen_hook_docs.py")
 
 
 def test_registration_after_init_is_refused(s):
