@@ -50,6 +50,15 @@ static void forget_event(const char *event_id) {
   }
 }
 
+void wh_sender_shutdown(void) {
+  while (remembered) {
+    done_pair_t *next = remembered->next;
+    free(remembered);
+    remembered = next;
+  }
+  remembered_count = 0;
+}
+
 typedef struct send {
   struct delivery *d;
   char endpoint_id[TD_PLUGIN_ID_MAX];

@@ -14,8 +14,13 @@ static int init(td_plugin_t *self, const td_host_api_t *api) {
   return rc ? rc : api->subscribe(self, "*", 0, wh_on_event, NULL);
 }
 
+static void shutdown_plugin(td_plugin_t *self) {
+  (void)self;
+  wh_sender_shutdown();
+}
+
 static const td_plugin_descriptor_t descriptor = {
-    TD_PLUGIN_ABI_MAJOR, sizeof(td_plugin_descriptor_t), "webhooks", "1.0.0", init, NULL};
+    TD_PLUGIN_ABI_MAJOR, sizeof(td_plugin_descriptor_t), "webhooks", "1.0.0", init, shutdown_plugin};
 
 TD_PLUGIN_EXPORT const td_plugin_descriptor_t *talentd_plugin_entry(void);
 const td_plugin_descriptor_t *talentd_plugin_entry(void) { return &descriptor; }

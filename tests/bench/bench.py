@@ -6,6 +6,8 @@ Figures printed (goals from the core issue; they are goals, not gates):
   (b) GET /api/v1/candidates?q=<two words>: p99 latency (goal <= 20 ms)
   (c) POST /api/v1/applications/{id}/moves, durable: moves/s (goal >= 5,000)
   (d) event-loop lag p99 during (a)-(c), from /metrics (goal <= 5 ms)
+  (e) event delivery to a local webhook receiver (the bare server) through the webhooks
+      plugin: deliveries/s while draining the backlog of a burst of moves (goal >= 5,000)
 """
 
 import json
@@ -153,6 +155,41 @@ def write_scripts(tmp, token, ids, apps, stages, words):
     return get_lua, search_lua, moves_lua
 
 
+def metric(s, name):
+    text = s.get("/metrics", role=None).raw.decode()
+    m = re.search(r"^%s(?:\{[^}]*\})? (\d+)" % re.escape(name), text, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def webhook_delivery(s, moves_lua, auth):
+    """(e): restart with the webhooks plugin enabled and an endpoint on the bare server, make a
+    burst of moves (one application.stage_changed event each), then time the drain."""
+    s.stop()
+    s.cli("plugin", "enable", "webhooks", "--data", s.data)
+    s.start("--set", "log_level=warn", "--set", 'outbound.allow_hosts=["127.0.0.1:18931"]')
+    ep = s.post("/api/v1/plugins/webhooks/endpoints",
+                {"url": "http://127.0.0.1:18931/hook", "event_types": ["application.stage_changed"]})
+    assert ep.status == 201, ep.raw
+    start_ok = metric(s, "td_event_deliveries_ok_total")
+    burst = wrk("http://127.0.0.1:%d" % s.port, script=moves_lua,
+                headers=auth + ["Content-Type: application/json"], duration="5s")
+    events = int(burst["rps"] * 5)
+    t0, ok0 = time.time(), metric(s, "td_event_deliveries_ok_total")
+    last, last_t = ok0, t0
+    deadline = t0 + 120
+    while time.time() < deadline:
+        time.sleep(0.5)
+        now_ok = metric(s, "td_event_deliveries_ok_total")
+        if now_ok == last and now_ok - start_ok >= events * 0.99:
+            break
+        if now_ok != last:
+            last, last_t = now_ok, time.time()
+    drained = last - ok0
+    rate = drained / max(last_t - t0, 1e-3)
+    return {"e_burst_moves": events, "e_delivered_total": last - start_ok,
+            "e_drain_deliveries_per_s": rate, "e_failed": metric(s, "td_event_deliveries_failed_total")}
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="talentd-bench-")
     bare = subprocess.Popen([os.path.join(BUILD, "tests", "bare_server"), "18931"], stdout=subprocess.PIPE)
@@ -165,7 +202,7 @@ def main():
         apps, stages = seed_applications(s, ids)
         get_lua, search_lua, moves_lua = write_scripts(tmp, token, ids, apps, stages, words)
         auth = ["Authorization: Bearer " + token]
-        only = os.environ.get("TD_BENCH_ONLY", "abc")
+        only = os.environ.get("TD_BENCH_ONLY", "abce")
         empty = {"rps": 0.0, "latency_ms": {}, "non2xx": 0}
         ceiling = wrk("http://127.0.0.1:18931/", script=get_lua) if "a" in only else {"rps": 1.0}
         before = lag_histogram(s)
@@ -186,6 +223,8 @@ def main():
             "c_moves_per_s": c["rps"], "c_p99_ms": c["latency_ms"].get(99), "c_non2xx": c["non2xx"],
             "d_loop_lag_p99_ms": lag_p99(before, after),
         }
+        if "e" in only:
+            results.update(webhook_delivery(s, moves_lua, auth))
         print(json.dumps(results, indent=2))
         print("(a) GET candidate: %.0f req/s = %.2f x ceiling (%.0f req/s); goal >= 0.5" %
               (a["rps"], results["a_ratio"], ceiling["rps"]))
@@ -194,6 +233,9 @@ def main():
         print("(c) durable moves: %.0f/s (non-2xx %d); goal >= 5000" % (c["rps"], c["non2xx"]))
         print("(d) event-loop lag p99 under (a)-(c): <= %.1f ms (histogram bound); goal <= 5 ms" %
               results["d_loop_lag_p99_ms"])
+        if "e" in only:
+            print("(e) webhook deliveries draining %d events: %.0f/s (failed %d); goal >= 5000" %
+                  (results["e_burst_moves"], results["e_drain_deliveries_per_s"], results["e_failed"]))
     finally:
         s.cleanup()
         bare.terminate()
