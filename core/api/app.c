@@ -19,9 +19,11 @@
 #include "plugin/host.h"
 #include "auth/authn.h"
 #include "domain/housekeeping.h"
+#include "domain/server_started.h"
 #include "domain/phone.h"
 #include "hooks/registry.h"
 #include "sched/sched.h"
+#include "sched/stale_runner.h"
 #include "store/checkpointer.h"
 #include "store/migrate.h"
 #include "store/reader.h"
@@ -209,6 +211,16 @@ static int open_store(td__app_t *app, td__db_t **out) {
   return 0;
 }
 
+/* server.started, with the plugins that loaded (on the start-up connection, before the
+ * writer thread owns it). */
+static void emit_server_started(td__app_t *app, td__db_t *db) {
+  json_t *names = json_array();
+  for (td_plugin_t *p = app->plugins ? app->plugins->first : NULL; p; p = p->next)
+    if (p->loaded) json_array_append_new(names, json_string(p->name));
+  td__server_started_emit(db, names, td__time_now_ms());
+  json_decref(names);
+}
+
 /* The outbound HTTP client and its SSRF policy from outbound.* of the configuration. */
 static int start_outbound(td__app_t *app) {
   const json_t *out = json_object_get(app->config, "outbound");
@@ -273,6 +285,8 @@ int td__app_serve(json_t *config) {
     td__db_exec(db, "PRAGMA wal_autocheckpoint=2000");
     app->checkpointer = NULL;
   }
+  td__stale_ensure_series(db, td__time_now_ms());
+  emit_server_started(app, db);
   td__writer_start(app->loop, db, &app->writer);
   if (start_outbound(app) != 0) {
     if (app->net) td__net_close(app->net, NULL, NULL);
@@ -282,6 +296,7 @@ int td__app_serve(json_t *config) {
     goto out;
   }
   td__plugins_start(app->plugins, app->loop, app->writer, app->net, app->outbound_policy);
+  td__stale_register(config, app->writer);
   td__sched_start(app->loop, app->writer, &app->sched);
   if (td__delivery_start(app->loop, app->writer, NULL, &app->delivery) != 0) app->delivery = NULL;
   app->login_limits = td__ratelimit_new(3600 * 1000);

@@ -17,7 +17,7 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 ID_PREFIXES = {
     "evt": "event", "can": "candidate", "app": "application", "job": "job", "stg": "stage",
     "usr": "user", "trn": "transition", "opn": "opening", "act": "activity", "tsk": "task",
-    "cfd": "custom field", "att": "attachment", "imp": "import",
+    "cfd": "custom field", "att": "attachment", "imp": "import", "srv": "server start",
 }
 
 INTRO = """# Event catalog
