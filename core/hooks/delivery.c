@@ -108,7 +108,7 @@ td__delivery_config_t td__delivery_config_default(void) {
                                  .base_ms = 1000,
                                  .cap_ms = 3600 * 1000,
                                  .max_attempts = 10,
-                                 .inflight_cap = 16,
+                                 .inflight_cap = 64,
                                  .breaker_threshold = 5,
                                  .breaker_cooldown_ms = 60 * 1000,
                                  .batch = 256};

@@ -39,7 +39,7 @@ typedef struct td__delivery_config {
   int64_t base_ms;             /* first retry delay (default 1,000) */
   int64_t cap_ms;              /* longest retry delay (default 3,600,000) */
   int max_attempts;            /* attempts before dead (default 10) */
-  int inflight_cap;            /* calls in flight per subscriber (default 16) */
+  int inflight_cap;            /* calls in flight per subscriber (default 64) */
   int breaker_threshold;       /* consecutive failures that open the breaker (default 5) */
   int64_t breaker_cooldown_ms; /* how long an open breaker stays open (default 60,000) */
   int batch;                   /* rows per scan (default 256) */

@@ -83,6 +83,7 @@ static int create(td_request_t *req, td_tx_t *tx, void *data) {
   json_t *out = endpoint_json(row);
   json_decref(row);
   json_object_set_new(out, "secret", json_string(secret));
+  wh_endpoints_changed();
   wh_api->respond(req, 201, out);
   return 0;
 }
@@ -143,6 +144,7 @@ static int update(td_request_t *req, td_tx_t *tx, void *data) {
   json_decref(params);
   if (rc == 0) rc = load(tx, id, &row);
   if (rc) return rc;
+  wh_endpoints_changed();
   wh_api->respond(req, 200, endpoint_json(row));
   json_decref(row);
   return 0;
@@ -156,6 +158,7 @@ static int delete_one(td_request_t *req, td_tx_t *tx, void *data) {
   json_decref(params);
   if (rc) return rc;
   if (changes == 0) return not_found(req);
+  wh_endpoints_changed();
   wh_api->respond(req, 204, NULL);
   return 0;
 }
@@ -185,6 +188,7 @@ static int rotate(td_request_t *req, td_tx_t *tx, void *data) {
   json_t *out = endpoint_json(row);
   json_decref(row);
   json_object_set_new(out, "secret", json_string(secret));
+  wh_endpoints_changed();
   wh_api->respond(req, 200, out);
   return 0;
 }

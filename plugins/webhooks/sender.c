@@ -5,6 +5,8 @@
  * it as a dead letter. On a retry, endpoints that already took the event are skipped; an
  * endpoint failing disable_after_failures events in a row is disabled (its own circuit
  * breaker) so one dead receiver never holds back the others. */
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,8 @@ static void forget_event(const char *event_id) {
   }
 }
 
+static json_t *cache; /* the endpoint cache (below) */
+
 void wh_sender_shutdown(void) {
   while (remembered) {
     done_pair_t *next = remembered->next;
@@ -57,6 +61,8 @@ void wh_sender_shutdown(void) {
     remembered = next;
   }
   remembered_count = 0;
+  json_decref(cache);
+  cache = NULL;
 }
 
 typedef struct send {
@@ -64,6 +70,8 @@ typedef struct send {
   char endpoint_id[TD_PLUGIN_ID_MAX];
   int status; /* HTTP status, 0 when no response */
   char error[160];
+  bool changes_state; /* the endpoint's recorded state differs from this outcome */
+  const json_t *row;  /* the endpoint (borrowed from the delivery's endpoints) */
 } send_t;
 
 typedef struct delivery {
@@ -74,7 +82,21 @@ typedef struct delivery {
   size_t send_count, outstanding, failed;
   td_event_done_fn done;
   void *token;
+  struct delivery *next_waiting; /* while waiting for the endpoint cache */
 } delivery_t;
+
+/* The enabled endpoints, cached on the loop thread: read again when an endpoint changed
+ * (wh_endpoints_changed) or after CACHE_TTL_MS, whichever comes first, so an event costs no
+ * query. A change made while a read runs is seen at the latest one TTL later. */
+#define CACHE_TTL_MS 1000 /* cache: rows with "patterns" parsed; immutable once cached */
+static json_t *cache; /* rows with "patterns" parsed; immutable once cached */
+static int64_t cache_at_ms;
+static int cache_generation = -1;
+static bool cache_reading;
+static delivery_t *waiting;
+atomic_int wh_generation;
+
+void wh_endpoints_changed(void) { atomic_fetch_add(&wh_generation, 1); }
 
 static void finish(delivery_t *d, int rc, const char *error) {
   if (rc == 0) forget_event(d->event_id);
@@ -94,6 +116,7 @@ static int record_outcomes(td_tx_t *tx, void *data) {
   for (size_t i = 0; rc == 0 && i < d->send_count; i++) {
     const send_t *s = &d->sends[i];
     int ok = s->error[0] == '\0';
+    if (!s->changes_state) continue;
     json_t *params = json_pack("[s,i,s?,i,I,I]", s->endpoint_id, s->status, ok ? NULL : s->error, ok, limit,
                                (json_int_t)wh_api->now_ms());
     rc =
@@ -112,7 +135,8 @@ static int record_outcomes(td_tx_t *tx, void *data) {
 
 static void outcomes_recorded(void *data, int rc) {
   delivery_t *d = data;
-  (void)rc; /* the delivery's own result does not depend on the bookkeeping */
+  (void)rc;               /* the delivery's own result does not depend on the bookkeeping */
+  wh_endpoints_changed(); /* counts and last results changed */
   if (d->failed == 0) {
     finish(d, 0, NULL);
     return;
@@ -126,6 +150,19 @@ static void outcomes_recorded(void *data, int rc) {
   finish(d, TD_EPARTIAL, error); /* endpoints failed, not the plugin: no core breaker */
 }
 
+/* Writes the outcomes that change an endpoint's state; a success like the last one needs no
+ * write (the common case: one event, no query, no write). */
+static void record(delivery_t *d) {
+  bool needed = false;
+  for (size_t i = 0; i < d->send_count; i++) needed = needed || d->sends[i].changes_state;
+  if (!needed) {
+    d->failed == 0 ? finish(d, 0, NULL) : outcomes_recorded(d, 0);
+    return;
+  }
+  if (wh_api->submit_write(wh_self, record_outcomes, outcomes_recorded, d) != 0)
+    outcomes_recorded(d, TD_EBUSY);
+}
+
 static void on_response(const td_http_response_t *res, void *data) {
   send_t *s = data;
   delivery_t *d = s->d;
@@ -137,9 +174,11 @@ static void on_response(const td_http_response_t *res, void *data) {
     if (res->status) snprintf(s->error, sizeof s->error, "HTTP %d", res->status);
     d->failed++;
   }
+  s->changes_state = s->error[0] != '\0' ||
+                     json_integer_value(json_object_get(s->row, "consecutive_failures")) != 0 ||
+                     json_integer_value(json_object_get(s->row, "last_status")) != res->status;
   if (--d->outstanding > 0) return;
-  if (wh_api->submit_write(wh_self, record_outcomes, outcomes_recorded, d) != 0)
-    outcomes_recorded(d, TD_EBUSY);
+  record(d);
 }
 
 static void send_one(delivery_t *d, send_t *s, const json_t *row) {
@@ -151,6 +190,7 @@ static void send_one(delivery_t *d, send_t *s, const json_t *row) {
   if (wh_sign(json_string_value(json_object_get(row, "secret")), previous, d->event_id, ts, d->body,
               strlen(d->body), signature) != 0) {
     snprintf(s->error, sizeof s->error, "the endpoint's secret is malformed");
+    s->changes_state = true;
     d->failed++;
     d->outstanding--;
     return;
@@ -170,36 +210,37 @@ static void send_one(delivery_t *d, send_t *s, const json_t *row) {
                            0};
   if (wh_api->http_request(wh_self, &req, on_response, s) != 0) {
     snprintf(s->error, sizeof s->error, "too many requests pending");
+    s->changes_state = true;
     d->failed++;
     d->outstanding--;
   }
 }
 
 static int read_endpoints(td_tx_t *tx, void *data) {
-  delivery_t *d = data;
   return wh_api->query(tx,
-                       "SELECT id, url, event_types, secret, previous_secret, previous_expires_at "
-                       "FROM webhooks_endpoints WHERE enabled = 1 ORDER BY rowid",
-                       NULL, &d->endpoints);
+                       "SELECT id, url, event_types, secret, previous_secret, previous_expires_at, "
+                       "consecutive_failures, last_status FROM webhooks_endpoints WHERE enabled = 1 "
+                       "ORDER BY rowid",
+                       NULL, (json_t **)data);
 }
 
-static void endpoints_read(void *data, int rc) {
-  delivery_t *d = data;
-  if (rc) {
-    finish(d, rc, "could not read the endpoints");
+/* Sends d to every cached endpoint that wants it and has not taken it yet. */
+static void start_sends(delivery_t *d) {
+  d->endpoints = json_incref(cache);
+  d->sends = calloc(json_array_size(d->endpoints) + 1, sizeof *d->sends);
+  if (d->sends == NULL) {
+    finish(d, TD_ENOMEM, "out of memory");
     return;
   }
   size_t i;
   json_t *row;
-  d->sends = calloc(json_array_size(d->endpoints) + 1, sizeof *d->sends);
   json_array_foreach(d->endpoints, i, row) {
     const char *id = json_string_value(json_object_get(row, "id"));
-    json_t *patterns = json_loads(json_string_value(json_object_get(row, "event_types")), 0, NULL);
-    int wanted = wh_patterns_match(patterns, d->type) && !was_delivered(d->event_id, id);
-    json_decref(patterns);
-    if (!wanted) continue;
+    if (!wh_patterns_match(json_object_get(row, "patterns"), d->type) || was_delivered(d->event_id, id))
+      continue;
     send_t *s = &d->sends[d->send_count++];
     s->d = d;
+    s->row = row;
     snprintf(s->endpoint_id, sizeof s->endpoint_id, "%s", id);
   }
   if (d->send_count == 0) {
@@ -208,14 +249,61 @@ static void endpoints_read(void *data, int rc) {
   }
   /* outstanding covers every send before any can complete (responses come on later turns). */
   d->outstanding = d->send_count;
-  size_t n = d->send_count;
-  for (size_t k = 0, row_i = 0; k < n; row_i++) {
-    row = json_array_get(d->endpoints, row_i);
-    if (strcmp(json_string_value(json_object_get(row, "id")), d->sends[k].endpoint_id) != 0) continue;
-    send_one(d, &d->sends[k++], row);
+  for (size_t k = 0, n = d->send_count; k < n; k++) send_one(d, &d->sends[k], d->sends[k].row);
+  if (d->outstanding == 0) record(d);
+}
+
+typedef struct cache_fill {
+  json_t *rows;
+  int generation;
+} cache_fill_t;
+
+static void endpoints_read(void *data, int rc) {
+  cache_fill_t *f = data;
+  cache_reading = false;
+  if (rc == 0) {
+    size_t i;
+    json_t *row;
+    json_array_foreach(f->rows, i, row) {
+      json_t *patterns = json_loads(json_string_value(json_object_get(row, "event_types")), 0, NULL);
+      json_object_set_new(row, "patterns", patterns ? patterns : json_array());
+    }
+    json_decref(cache);
+    cache = f->rows;
+    cache_at_ms = wh_api->now_ms();
+    cache_generation = f->generation;
+  } else
+    json_decref(f->rows);
+  free(f);
+  delivery_t *list = waiting;
+  waiting = NULL;
+  while (list) {
+    delivery_t *d = list;
+    list = d->next_waiting;
+    if (rc == 0)
+      start_sends(d);
+    else
+      finish(d, rc, "could not read the endpoints");
   }
-  if (d->outstanding == 0 && wh_api->submit_write(wh_self, record_outcomes, outcomes_recorded, d) != 0)
-    outcomes_recorded(d, TD_EBUSY);
+}
+
+static void with_endpoints(delivery_t *d) {
+  if (cache && cache_generation == atomic_load(&wh_generation) &&
+      wh_api->now_ms() - cache_at_ms < CACHE_TTL_MS) {
+    start_sends(d);
+    return;
+  }
+  d->next_waiting = waiting;
+  waiting = d;
+  if (cache_reading) return;
+  cache_fill_t *f = calloc(1, sizeof *f);
+  if (f != NULL) f->generation = atomic_load(&wh_generation);
+  cache_reading = f != NULL && wh_api->submit_read(wh_self, read_endpoints, endpoints_read, f) == 0;
+  if (!cache_reading) {
+    free(f);
+    waiting = d->next_waiting;
+    finish(d, TD_EBUSY, "busy");
+  }
 }
 
 void wh_on_event(const json_t *envelope, td_event_done_fn done, void *token, void *data) {
@@ -230,6 +318,9 @@ void wh_on_event(const json_t *envelope, td_event_done_fn done, void *token, voi
   d->body = json_dumps(envelope, JSON_COMPACT);
   d->done = done;
   d->token = token;
-  if (d->body == NULL || wh_api->submit_read(wh_self, read_endpoints, endpoints_read, d) != 0)
-    finish(d, TD_EBUSY, "busy");
+  if (d->body == NULL) {
+    finish(d, TD_ENOMEM, "out of memory");
+    return;
+  }
+  with_endpoints(d);
 }

@@ -26,6 +26,8 @@ int wh_patterns_match(const json_t *patterns, const char *type);
 int wh_register_routes(void);
 /* The event subscriber (sender.c). */
 void wh_on_event(const json_t *envelope, td_event_done_fn done, void *token, void *data);
+/* Tells the sender an endpoint changed (any thread: the routes run on the writer thread). */
+void wh_endpoints_changed(void);
 /* Frees what the sender keeps between deliveries (at shutdown). */
 void wh_sender_shutdown(void);
 
