@@ -22,7 +22,9 @@
 
 /* A subscriber as the dispatcher sees it (loop thread only, except the immutable names). */
 typedef struct sub {
-  td__hook_entry_t *entry; /* the registry's (package, hook pattern) */
+  td__hook_entry_t *entry; /* the registry's; NULL once the package dropped it (a reload) */
+  char package[TD_HOOK_PACKAGE_MAX];
+  char hook[TD_HOOK_NAME_MAX]; /* the pattern */
   int inflight;
   int consecutive_failures;
   int64_t open_until; /* breaker: no calls before this time while open */
@@ -59,6 +61,8 @@ struct td__delivery {
   tracked_t *tracked;
   uint64_t scan_seq; /* scans submitted so far */
   bool scanning, materializing, ready, stopping, timer_closed;
+  bool resync_pending; /* the registry changed: resync when no scan or write is running */
+  bool timer_running;
   uint64_t rng;
 };
 
@@ -89,6 +93,9 @@ typedef struct scan {
   size_t ndue, capdue;
 } scan_t;
 
+static void maybe_resync(td__delivery_t *d);
+static void on_tick(uv_timer_t *timer);
+
 /* Creates delivery rows and advances cursors (or initializes them: init). */
 typedef struct materialize {
   td__write_op_t op;
@@ -114,8 +121,8 @@ td__delivery_config_t td__delivery_config_default(void) {
                                  .batch = 256};
 }
 
-static const char *sub_package(const td__delivery_t *d, size_t i) { return d->subs[i].entry->package; }
-static const char *sub_hook(const td__delivery_t *d, size_t i) { return d->subs[i].entry->hook; }
+static const char *sub_package(const td__delivery_t *d, size_t i) { return d->subs[i].package; }
+static const char *sub_hook(const td__delivery_t *d, size_t i) { return d->subs[i].hook; }
 
 /* ---- the scan (reader thread) ---- */
 
@@ -143,7 +150,7 @@ static int scan_new_events(td__db_t *db, scan_t *s, const int64_t *cursors) {
   const td__delivery_t *d = s->d;
   int64_t from = INT64_MAX, last = 0;
   for (size_t i = 0; i < d->nsubs; i++)
-    if (cursors[i] < from) from = cursors[i];
+    if (d->subs[i].entry && cursors[i] < from) from = cursors[i];
   td__stmt_t *st = td__db_stmt(db, "SELECT rowid, type FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, from);
@@ -153,10 +160,11 @@ static int scan_new_events(td__db_t *db, scan_t *s, const int64_t *cursors) {
     last = td__stmt_int(st, 0);
     const char *type = td__stmt_text(st, 1);
     for (size_t i = 0; i < d->nsubs; i++)
-      if (cursors[i] < last && td__event_pattern_match(sub_hook(d, i), type)) add_pair(s, last, i);
+      if (d->subs[i].entry && cursors[i] < last && td__event_pattern_match(sub_hook(d, i), type))
+        add_pair(s, last, i);
   }
   if (rc < 0) return rc;
-  for (size_t i = 0; i < d->nsubs; i++) s->advance[i] = cursors[i] < last ? last : 0;
+  for (size_t i = 0; i < d->nsubs; i++) s->advance[i] = d->subs[i].entry && cursors[i] < last ? last : 0;
   return 0;
 }
 
@@ -267,6 +275,7 @@ static void materialize_done(void *arg, int rc) {
   free(m->advance);
   free(m->pairs);
   free(m);
+  maybe_resync(d);
   if (rc == 0) kick(d); /* the new rows are due now */
   maybe_free(d);
 }
@@ -342,34 +351,34 @@ static int64_t backoff_ms(td__delivery_t *d, int attempts) {
 static void breaker_success(td__delivery_t *d, sub_t *s) {
   (void)d;
   s->consecutive_failures = 0;
-  atomic_store(&s->entry->failures, 0);
+  if (s->entry) atomic_store(&s->entry->failures, 0);
   s->trial = false;
   if (s->open) {
     s->open = false;
-    atomic_store(&s->entry->disabled, false);
+    if (s->entry) atomic_store(&s->entry->disabled, false);
     td__log(TD_LOG_INFO, "event_subscriber_enabled",
-            json_pack("{s:s,s:s}", "package", s->entry->package, "hook", s->entry->hook));
+            json_pack("{s:s,s:s}", "package", s->package, "hook", s->hook));
   }
 }
 
 static void breaker_failure(td__delivery_t *d, sub_t *s, int64_t now) {
   s->consecutive_failures++;
-  atomic_store(&s->entry->failures, s->consecutive_failures);
+  if (s->entry) atomic_store(&s->entry->failures, s->consecutive_failures);
   bool reopen = s->trial;
   s->trial = false;
   if (!reopen && (s->open || s->consecutive_failures < d->cfg.breaker_threshold)) return;
   s->open = true;
   s->open_until = now + d->cfg.breaker_cooldown_ms;
-  atomic_store(&s->entry->disabled, true);
+  if (s->entry) atomic_store(&s->entry->disabled, true);
   td__metrics_count("td_event_breaker_opened_total", 1);
   td__log(TD_LOG_ERROR, "event_subscriber_disabled",
-          json_pack("{s:s,s:s,s:i,s:I}", "package", s->entry->package, "hook", s->entry->hook, "failures",
+          json_pack("{s:s,s:s,s:i,s:I}", "package", s->package, "hook", s->hook, "failures",
                     s->consecutive_failures, "cooldown_ms", (json_int_t)d->cfg.breaker_cooldown_ms));
 }
 
 /* Whether s may get one more call now (in-flight cap, breaker). */
 static bool may_call(td__delivery_t *d, sub_t *s, int64_t now) {
-  if (s->inflight >= d->cfg.inflight_cap) return false;
+  if (s->entry == NULL || s->inflight >= d->cfg.inflight_cap) return false;
   if (!s->open) return true;
   if (now < s->open_until || s->trial) return false;
   s->trial = true; /* half-open: this call decides */
@@ -403,8 +412,8 @@ static void on_event_done(void *token, int rc, const char *error) {
     snprintf(t->error, sizeof t->error, "%s", error && *error ? error : td_strerror(rc));
     td__metrics_count(dead ? "td_event_deliveries_dead_total" : "td_event_deliveries_failed_total", 1);
     td__log(dead ? TD_LOG_ERROR : TD_LOG_WARN, dead ? "event_delivery_dead" : "event_delivery_failed",
-            json_pack("{s:s,s:s,s:I,s:i,s:i}", "package", s->entry->package, "hook", s->entry->hook,
-                      "delivery", (json_int_t)t->rowid, "attempts", attempts, "code", rc));
+            json_pack("{s:s,s:s,s:I,s:i,s:i}", "package", s->package, "hook", s->hook, "delivery",
+                      (json_int_t)t->rowid, "attempts", attempts, "code", rc));
     /* A partial failure says the subscriber works but some of its own targets did not take
      * the event (one webhook endpoint down): retried, but the subscriber stays open. */
     if (!d->stopping && rc != TD_EPARTIAL) breaker_failure(d, s, t->now);
@@ -490,11 +499,13 @@ static void scan_done(void *arg, int rc) {
     }
   }
   scan_free(s);
+  maybe_resync(d);
   maybe_free(d);
 }
 
 static void scan_submit(td__delivery_t *d) {
-  if (d->scanning || d->materializing || !d->ready || d->stopping || d->nsubs == 0) return;
+  if (d->scanning || d->materializing || !d->ready || d->stopping || d->resync_pending || d->nsubs == 0)
+    return;
   scan_t *s = td__xcalloc(1, sizeof *s);
   s->d = d;
   s->seq = ++d->scan_seq;
@@ -508,7 +519,7 @@ static void scan_submit(td__delivery_t *d) {
     int tracked = 0;
     for (const tracked_t *t = d->tracked; t; t = t->next) tracked += t->sub == i;
     /* Ask for the free slots plus what the loop already handles (it may still look due). */
-    s->limits[i] = closed && free_slots > 0 ? free_slots + tracked : 0;
+    s->limits[i] = closed && free_slots > 0 && sub->entry ? free_slots + tracked : 0;
   }
   s->op = (td__read_op_t){.run = scan_run, .done = scan_done, .arg = s};
   d->scanning = true;
@@ -524,12 +535,19 @@ static void on_tick(uv_timer_t *timer) { scan_submit(timer->data); }
 
 /* ---- start and stop ---- */
 
+static sub_t sub_from_entry(td__hook_entry_t *entry) {
+  sub_t sub = {.entry = entry};
+  snprintf(sub.package, sizeof sub.package, "%s", entry->package);
+  snprintf(sub.hook, sizeof sub.hook, "%s", entry->hook);
+  return sub;
+}
+
 static void collect_sub(const td__hook_entry_t *entry, size_t position, void *arg) {
   (void)position;
   td__delivery_t *d = arg;
   if (!td__event_is_subscriber(entry)) return;
   d->subs = td__xrealloc(d->subs, (d->nsubs + 1) * sizeof *d->subs);
-  d->subs[d->nsubs++] = (sub_t){.entry = (td__hook_entry_t *)entry};
+  d->subs[d->nsubs++] = sub_from_entry((td__hook_entry_t *)entry);
 }
 
 /* Orders subscribers as the registry orders a hook's entries (priority, package, seq), so
@@ -539,8 +557,63 @@ static void order_subs(td__delivery_t *d) {
   td__hook_entry_t **entries = td__xcalloc(d->nsubs, sizeof *entries);
   for (size_t i = 0; i < d->nsubs; i++) entries[i] = d->subs[i].entry;
   td__hooks_order(entries, d->nsubs, NULL);
-  for (size_t i = 0; i < d->nsubs; i++) d->subs[i] = (sub_t){.entry = entries[i]};
+  for (size_t i = 0; i < d->nsubs; i++) d->subs[i] = sub_from_entry(entries[i]);
   free(entries);
+}
+
+/* ---- following live registry changes (script reloads) ---- */
+
+typedef struct resync {
+  td__delivery_t *d;
+  bool added;
+} resync_t;
+
+static sub_t *find_sub(td__delivery_t *d, const char *package, const char *hook) {
+  for (size_t i = 0; i < d->nsubs; i++)
+    if (strcmp(d->subs[i].package, package) == 0 && strcmp(d->subs[i].hook, hook) == 0) return &d->subs[i];
+  return NULL;
+}
+
+/* A subscriber of the current registry: the same (package, pattern) keeps its state and
+ * index (in-flight deliveries refer to it), a new one is appended. */
+static void resync_one(const td__hook_entry_t *entry, size_t position, void *arg) {
+  (void)position;
+  resync_t *r = arg;
+  if (!td__event_is_subscriber(entry)) return;
+  sub_t *sub = find_sub(r->d, entry->package, entry->hook);
+  if (sub) {
+    sub->entry = (td__hook_entry_t *)entry;
+    return;
+  }
+  r->d->subs = td__xrealloc(r->d->subs, (r->d->nsubs + 1) * sizeof *r->d->subs);
+  r->d->subs[r->d->nsubs++] = sub_from_entry((td__hook_entry_t *)entry);
+  r->added = true;
+}
+
+/* Applies a registry change once no scan or write (which read the subscriber list on other
+ * threads) is running. Dropped subscribers keep their index with entry NULL: never called
+ * again, their pending rows stay for the admin to see. New ones get a cursor at the end of
+ * the outbox first (ready waits for it). */
+static void maybe_resync(td__delivery_t *d) {
+  if (!d->resync_pending || d->scanning || d->materializing || d->stopping) return;
+  d->resync_pending = false;
+  for (size_t i = 0; i < d->nsubs; i++) d->subs[i].entry = NULL;
+  resync_t r = {d, false};
+  td__hooks_list(resync_one, &r);
+  if (r.added) {
+    d->ready = false;
+    materialize_submit(d, true, NULL, NULL, 0);
+  }
+  if (d->nsubs && !d->timer_running) {
+    uv_timer_start(&d->timer, on_tick, (uint64_t)d->cfg.poll_ms, (uint64_t)d->cfg.poll_ms);
+    d->timer_running = true;
+  }
+}
+
+void td__delivery_resync(td__delivery_t *d) {
+  if (d == NULL || d->stopping) return;
+  d->resync_pending = true;
+  maybe_resync(d);
 }
 
 static int64_t or_default(int64_t v, int64_t def) { return v > 0 ? v : def; }
@@ -570,6 +643,7 @@ int td__delivery_start_with(uv_loop_t *loop, td__writer_t *writer, const char *d
   if (d->nsubs) {
     materialize_submit(d, true, NULL, NULL, 0);
     uv_timer_start(&d->timer, on_tick, (uint64_t)c.poll_ms, (uint64_t)c.poll_ms);
+    d->timer_running = true;
   }
   td__log(TD_LOG_INFO, "delivery_started", json_pack("{s:I}", "subscribers", (json_int_t)d->nsubs));
   *out = d;

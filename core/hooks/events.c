@@ -71,6 +71,28 @@ int td__event_subscribe(const char *package, const char *pattern, int priority, 
   return 0;
 }
 
+int td__event_spec(const char *package, const char *pattern, int priority, td__event_fn fn, void *data,
+                   td__hook_spec_t *out) {
+  if (fn == NULL || !valid_pattern(pattern) || package == NULL || package[0] == '\0' ||
+      strlen(package) >= TD_HOOK_PACKAGE_MAX)
+    return TD_EINVAL;
+  if (subs.n == subs.cap) {
+    size_t cap = subs.cap ? subs.cap * 2 : 8;
+    subscription_t **all = realloc(subs.all, cap * sizeof *all);
+    if (all == NULL) return TD_ENOMEM;
+    subs.all = all;
+    subs.cap = cap;
+  }
+  subscription_t *s = calloc(1, sizeof *s);
+  if (s == NULL) return TD_ENOMEM;
+  memcpy(s->package, package, strlen(package) + 1);
+  memcpy(s->pattern, pattern, strlen(pattern) + 1);
+  s->data = data;
+  subs.all[subs.n++] = s;
+  *out = (td__hook_spec_t){s->pattern, priority, 0, (td__hook_cb_t)fn, s};
+  return 0;
+}
+
 bool td__event_is_subscriber(const td__hook_entry_t *entry) {
   for (size_t i = 0; i < subs.n; i++)
     if (entry->data == subs.all[i]) return true;

@@ -42,6 +42,13 @@ typedef void (*td__event_fn)(const json_t *envelope, td__event_done_fn done, voi
  * or TD_EDENIED after the freeze. */
 int td__event_subscribe(const char *package, const char *pattern, int priority, td__event_fn fn, void *data);
 
+/* A subscription for td__hooks_replace_package (live changes after the freeze, loop thread
+ * only): validates like td__event_subscribe and fills *out. The small record behind it lives
+ * until td__event_subscribers_reset, so a reloaded package leaves a few bytes behind per
+ * reload. Returns 0, TD_EINVAL or TD_ENOMEM. */
+int td__event_spec(const char *package, const char *pattern, int priority, td__event_fn fn, void *data,
+                   td__hook_spec_t *out);
+
 /* Whether pattern (exact, "prefix.*" or "*") matches the event type. Pure. */
 bool td__event_pattern_match(const char *pattern, const char *type);
 

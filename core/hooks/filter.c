@@ -114,6 +114,14 @@ static int run_one(td__ctx_t *ctx, const char *hook, td__hook_entry_t *e, json_t
   return rc;
 }
 
+int td__filter_spec(const char *hook, int priority, unsigned flags, td__filter_fn fn, void *data,
+                    td__hook_spec_t *out) {
+  if (hook == NULL || fn == NULL || strstr(hook, ".before_") == NULL || strlen(hook) >= TD_HOOK_NAME_MAX)
+    return TD_EINVAL;
+  *out = (td__hook_spec_t){hook, priority, flags, (td__hook_cb_t)fn, data};
+  return 0;
+}
+
 int td__filter_run(td__ctx_t *ctx, const char *hook, json_t *proposed) {
   size_t n;
   td__hook_entry_t *const *entries = td__hooks_entries(hook, &n);

@@ -67,6 +67,11 @@ typedef int (*td__filter_fn)(td__ctx_t *ctx, const char *hook, json_t *proposed,
 int td__filter_register(const char *hook, const char *package, int priority, unsigned flags, td__filter_fn fn,
                         void *data);
 
+/* A filter for td__hooks_replace_package (live changes after the freeze): validates the
+ * hook name (a filter hook: "<noun>.before_<verb>") and fills *out. Returns 0 or TD_EINVAL. */
+int td__filter_spec(const char *hook, int priority, unsigned flags, td__filter_fn fn, void *data,
+                    td__hook_spec_t *out);
+
 /* The number of consecutive failures that opens an entry's circuit breaker (>= 1; default 5).
  * Set at start-up, before the freeze. */
 void td__filter_set_breaker_threshold(int n);

@@ -8,21 +8,37 @@
 #include "talentd/types.h"
 #include "util/log.h"
 
-/* One hook's resolved entries (built by the freeze). */
+/* One hook's resolved entries. */
 typedef struct hook_list {
   const char *name; /* borrowed from its first entry */
   td__hook_entry_t **entries;
   size_t n;
 } hook_list_t;
 
+/* The registry as readers see it: every entry grouped by hook, each hook in resolved
+ * order. Immutable once published; a change publishes a new snapshot (copy on write). */
+typedef struct snapshot {
+  td__hook_entry_t **all; /* grouped by hook name; the hooks' entries point into it */
+  size_t n;
+  hook_list_t *hooks; /* sorted by name */
+  size_t nhooks;
+} snapshot_t;
+
+struct td__hooks_retired {
+  snapshot_t *snapshot;
+  td__hook_entry_t **removed; /* entries no longer in any newer snapshot */
+  size_t nremoved;
+};
+
 static struct {
-  td__hook_entry_t **all; /* every registered entry, in registration order */
+  td__hook_entry_t **all; /* entries registered before the freeze, in registration order */
   size_t n, cap;
   uint64_t next_seq;
-  hook_list_t *hooks; /* sorted by name; valid while frozen */
-  size_t nhooks;
+  json_t *overrides; /* the admin's order, kept to resolve later snapshots */
   atomic_bool frozen;
 } reg;
+
+static _Atomic(snapshot_t *) current;
 
 static bool valid_name(const char *s, size_t max) { return s && s[0] && strlen(s) < max; }
 
@@ -99,55 +115,150 @@ static int name_cmp(const void *pa, const void *pb) {
   return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-int td__hooks_freeze(const json_t *overrides) {
-  if (atomic_load(&reg.frozen)) return TD_EDENIED;
-  if (reg.n) qsort(reg.all, reg.n, sizeof *reg.all, name_cmp); /* groups each hook's entries */
-  hook_list_t *hooks = reg.n ? calloc(reg.n, sizeof *hooks) : NULL;
-  if (reg.n && hooks == NULL) return TD_ENOMEM;
+/* Builds a snapshot of entries (taken): grouped by hook, each hook ordered. */
+static snapshot_t *build_snapshot(td__hook_entry_t **entries, size_t n) {
+  snapshot_t *snap = calloc(1, sizeof *snap);
+  hook_list_t *hooks = n ? calloc(n, sizeof *hooks) : NULL;
+  if (snap == NULL || (n && hooks == NULL)) {
+    free(snap);
+    free(hooks);
+    return NULL;
+  }
+  if (n) qsort(entries, n, sizeof *entries, name_cmp); /* groups each hook's entries */
   size_t nhooks = 0;
-  for (size_t i = 0; i < reg.n;) {
+  for (size_t i = 0; i < n;) {
     size_t j = i;
-    while (j < reg.n && strcmp(reg.all[j]->hook, reg.all[i]->hook) == 0) j++;
+    while (j < n && strcmp(entries[j]->hook, entries[i]->hook) == 0) j++;
     hook_list_t *h = &hooks[nhooks++];
-    h->name = reg.all[i]->hook;
-    h->entries = reg.all + i;
+    h->name = entries[i]->hook;
+    h->entries = entries + i;
     h->n = j - i;
-    td__hooks_order(h->entries, h->n, json_object_get(overrides, h->name));
+    td__hooks_order(h->entries, h->n, json_object_get(reg.overrides, h->name));
     i = j;
   }
-  reg.hooks = hooks;
-  reg.nhooks = nhooks;
+  *snap = (snapshot_t){entries, n, hooks, nhooks};
+  return snap;
+}
+
+static void snapshot_free(snapshot_t *snap) {
+  if (snap == NULL) return;
+  free(snap->all);
+  free(snap->hooks);
+  free(snap);
+}
+
+int td__hooks_freeze(const json_t *overrides) {
+  if (atomic_load(&reg.frozen)) return TD_EDENIED;
+  json_decref(reg.overrides);
+  reg.overrides = overrides ? json_deep_copy(overrides) : NULL;
+  snapshot_t *snap = build_snapshot(reg.all, reg.n);
+  if (snap == NULL) return TD_ENOMEM;
+  reg.all = NULL; /* the snapshot owns the array now */
+  reg.n = reg.cap = 0;
+  atomic_store_explicit(&current, snap, memory_order_release);
   atomic_store(&reg.frozen, true);
   return 0;
+}
+
+static td__hook_entry_t *new_entry(const td__hook_spec_t *spec, const char *package) {
+  td__hook_entry_t *e = calloc(1, sizeof *e);
+  if (e == NULL) return NULL;
+  memcpy(e->hook, spec->hook, strlen(spec->hook) + 1);
+  memcpy(e->package, package, strlen(package) + 1);
+  e->priority = spec->priority;
+  e->flags = spec->flags;
+  e->fn = spec->fn;
+  e->data = spec->data;
+  e->seq = reg.next_seq++;
+  atomic_init(&e->failures, 0);
+  atomic_init(&e->disabled, false);
+  return e;
+}
+
+int td__hooks_replace_package(const char *package, const td__hook_spec_t *specs, size_t n,
+                              td__hooks_retired_t **retired) {
+  *retired = NULL;
+  if (!atomic_load(&reg.frozen)) return TD_EDENIED;
+  if (!valid_name(package, TD_HOOK_PACKAGE_MAX)) return TD_EINVAL;
+  for (size_t i = 0; i < n; i++)
+    if (!valid_name(specs[i].hook, TD_HOOK_NAME_MAX) || specs[i].fn == NULL) return TD_EINVAL;
+  snapshot_t *old = atomic_load_explicit(&current, memory_order_acquire);
+  td__hook_entry_t **entries = calloc(old->n + n + 1, sizeof *entries);
+  td__hooks_retired_t *r = calloc(1, sizeof *r);
+  td__hook_entry_t **removed = calloc(old->n + 1, sizeof *removed);
+  if (entries == NULL || r == NULL || removed == NULL) goto nomem;
+  size_t kept = 0, nremoved = 0;
+  for (size_t i = 0; i < old->n; i++) {
+    if (strcmp(old->all[i]->package, package) == 0)
+      removed[nremoved++] = old->all[i];
+    else
+      entries[kept++] = old->all[i];
+  }
+  for (size_t i = 0; i < n; i++) {
+    td__hook_entry_t *e = new_entry(&specs[i], package);
+    if (e == NULL) {
+      for (size_t k = old->n - nremoved; k < kept; k++) free(entries[k]);
+      goto nomem;
+    }
+    entries[kept++] = e;
+  }
+  snapshot_t *snap = build_snapshot(entries, kept);
+  if (snap == NULL) {
+    for (size_t k = old->n - nremoved; k < kept; k++) free(entries[k]);
+    goto nomem;
+  }
+  atomic_store_explicit(&current, snap, memory_order_release);
+  *r = (td__hooks_retired_t){old, removed, nremoved};
+  *retired = r;
+  return 0;
+nomem:
+  free(entries);
+  free(removed);
+  free(r);
+  return TD_ENOMEM;
+}
+
+void td__hooks_retired_free(td__hooks_retired_t *r) {
+  if (r == NULL) return;
+  for (size_t i = 0; i < r->nremoved; i++) free(r->removed[i]);
+  free(r->removed);
+  snapshot_free(r->snapshot);
+  free(r);
 }
 
 bool td__hooks_frozen(void) { return atomic_load(&reg.frozen); }
 
 td__hook_entry_t *const *td__hooks_entries(const char *hook, size_t *n) {
   *n = 0;
-  if (!atomic_load(&reg.frozen) || reg.nhooks == 0) return NULL;
-  for (size_t i = 0; i < reg.nhooks; i++) {
-    if (strcmp(reg.hooks[i].name, hook) == 0) {
-      *n = reg.hooks[i].n;
-      return reg.hooks[i].entries;
+  const snapshot_t *snap = atomic_load_explicit(&current, memory_order_acquire);
+  if (snap == NULL) return NULL;
+  for (size_t i = 0; i < snap->nhooks; i++) {
+    if (strcmp(snap->hooks[i].name, hook) == 0) {
+      *n = snap->hooks[i].n;
+      return snap->hooks[i].entries;
     }
   }
   return NULL;
 }
 
 void td__hooks_list(td__hooks_list_fn fn, void *arg) {
-  if (!atomic_load(&reg.frozen)) return;
-  for (size_t i = 0; i < reg.nhooks; i++)
-    for (size_t j = 0; j < reg.hooks[i].n; j++) fn(reg.hooks[i].entries[j], j, arg);
+  const snapshot_t *snap = atomic_load_explicit(&current, memory_order_acquire);
+  if (snap == NULL) return;
+  for (size_t i = 0; i < snap->nhooks; i++)
+    for (size_t j = 0; j < snap->hooks[i].n; j++) fn(snap->hooks[i].entries[j], j, arg);
 }
 
 void td__hooks_reset(void) {
   for (size_t i = 0; i < reg.n; i++) free(reg.all[i]);
   free(reg.all);
-  free(reg.hooks);
+  snapshot_t *snap = atomic_exchange(&current, NULL);
+  if (snap)
+    for (size_t i = 0; i < snap->n; i++) free(snap->all[i]);
+  snapshot_free(snap);
+  json_decref(reg.overrides);
+  reg.overrides = NULL;
   reg.all = NULL;
-  reg.hooks = NULL;
-  reg.n = reg.cap = reg.nhooks = 0;
+  reg.n = reg.cap = 0;
   reg.next_seq = 0;
   atomic_store(&reg.frozen, false);
 }

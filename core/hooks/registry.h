@@ -3,13 +3,14 @@
  * register their dispatchers here through the typed wrappers (hooks/filter.h for filters);
  * this file only stores, orders and lists entries.
  *
- * Threading contract. Registration happens at start-up only, on the thread that starts the
+ * Threading contract. Registration happens at start-up, on the thread that starts the
  * server, before the loop and the writer thread run. td__hooks_freeze resolves the order of
- * every hook and makes the registry read-only: after it, td__hooks_register fails with
+ * every hook and publishes an immutable snapshot: after it, td__hooks_register fails with
  * TD_EDENIED, and any thread (the writer thread in particular) may call td__hooks_entries
- * without locks, because nothing changes the entry lists any more. The only mutable state
- * after the freeze is each entry's failure counter and disabled flag (atomics), which the
- * dispatchers (hooks/filter.c) update.
+ * without locks. The one way to change entries later is td__hooks_replace_package (script
+ * reloads), which publishes a new snapshot atomically (copy on write) and hands back the old
+ * one to free once no reader can hold it. Each entry's failure counter and disabled flag
+ * (atomics) are the only state changed in place, by the dispatchers (hooks/filter.c).
  *
  * Order: priority descending (higher first), then package name ascending (byte order),
  * then registration order. An admin override (config hooks.order.<hook>: an array of
@@ -73,6 +74,29 @@ td__hook_entry_t *const *td__hooks_entries(const char *hook, size_t *n);
  * the entry's position (0-based) in its hook: for `talentd hooks`. Requires the freeze. */
 typedef void (*td__hooks_list_fn)(const td__hook_entry_t *entry, size_t position, void *arg);
 void td__hooks_list(td__hooks_list_fn fn, void *arg);
+
+/* One registration for td__hooks_replace_package (fn and data as in td__hooks_register). */
+typedef struct td__hook_spec {
+  const char *hook;
+  int priority;
+  unsigned flags;
+  td__hook_cb_t fn;
+  void *data;
+} td__hook_spec_t;
+
+typedef struct td__hooks_retired td__hooks_retired_t;
+
+/* Live changes after the freeze (script reloads), on the loop thread only: replaces every
+ * entry of package with specs (none: the package is removed) and publishes a new snapshot
+ * of the registry at once; readers on any thread see either the old or the new one, never
+ * a mix. The old snapshot and the removed entries go to *retired: free them with
+ * td__hooks_retired_free only once no thread can still be reading them, i.e. after the
+ * writer thread has finished the op it may be running (submit an op and free from its
+ * completion) and the loop has returned from the current dispatch. Returns 0, TD_EDENIED
+ * before the freeze, TD_EINVAL, or TD_ENOMEM (nothing changed). */
+int td__hooks_replace_package(const char *package, const td__hook_spec_t *specs, size_t n,
+                              td__hooks_retired_t **retired);
+void td__hooks_retired_free(td__hooks_retired_t *retired);
 
 /* Forgets every entry and unfreezes: for tests and for shutdown only (never while a
  * dispatcher may run). */

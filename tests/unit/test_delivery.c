@@ -400,6 +400,48 @@ static void test_restart_resumes(void **state) {
   assert_int_equal(query_int("SELECT count(*) FROM deliveries WHERE status = 'ok' AND attempts >= 2"), 5);
 }
 
+/* A package replaced live (a script reload): a new subscriber starts at the end of the outbox,
+ * a dropped one is not called again, a kept (package, pattern) keeps receiving, and the old
+ * registry snapshot is freed once the writer has passed a quiescent point. */
+static void test_live_replace(void **state) {
+  (void)state;
+  subscriber_t kept = {.mode = MODE_OK}, dropped = {.mode = MODE_OK}, added = {.mode = MODE_OK};
+  assert_int_equal(td__event_subscribe("pkg", "candidate.*", 0, on_event, &dropped), 0);
+  assert_int_equal(td__event_subscribe("other", "*", 0, on_event, &kept), 0);
+  assert_int_equal(td__hooks_freeze(NULL), 0);
+  td__delivery_config_t cfg = fast_config();
+  env_t e;
+  env_start(&e, &cfg);
+  emit(&e, "candidate.created", NULL, 2);
+  run_until_count(&e, "SELECT count(*) FROM deliveries WHERE status = 'ok'", 4, 5000);
+  assert_int_equal(dropped.calls, 2);
+
+  /* pkg now wants job.* instead of candidate.* */
+  td__hook_spec_t spec;
+  assert_int_equal(td__event_spec("pkg", "job.*", 0, on_event, &added, &spec), 0);
+  td__hooks_retired_t *retired = NULL;
+  assert_int_equal(td__hooks_replace_package("pkg", &spec, 1, &retired), 0);
+  assert_non_null(retired);
+  td__delivery_resync(e.dispatcher);
+  /* The change applies once the scan in flight is done and the new cursor is written. */
+  run_until_count(&e, "SELECT count(*) FROM delivery_cursors WHERE package = 'pkg' AND hook = 'job.*'", 1,
+                  5000);
+  emit(&e, "candidate.created", "job.created", 4);
+  run_until_count(&e, "SELECT count(*) FROM deliveries WHERE status = 'ok'", 4 + 4 + 2, 5000);
+  run_for(&e, 100);
+  assert_int_equal(dropped.calls, 2); /* never again */
+  assert_int_equal(added.calls, 2);   /* only the job events emitted after the change */
+  assert_int_equal(kept.calls, 2 + 4);
+  assert_int_equal(query_int("SELECT count(*) FROM deliveries WHERE package = 'pkg' AND hook = 'job.*'"), 2);
+  size_t n = 0;
+  td__hooks_entries("candidate.*", &n);
+  assert_int_equal(n, 0);
+  td__hooks_entries("job.*", &n);
+  assert_int_equal(n, 1);
+  td__hooks_retired_free(retired);
+  env_stop(&e, NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_order_and_patterns, setup, teardown),
@@ -407,6 +449,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_dead_and_replay, setup, teardown),
       cmocka_unit_test_setup_teardown(test_isolation_and_breaker, setup, teardown),
       cmocka_unit_test_setup_teardown(test_restart_resumes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_live_replace, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,83 @@
+/* A Lua package: a script loaded into sandboxed states (lua/sandbox.h), with what it
+ * registered through the global `talent` table while its top level ran.
+ *
+ * The script API of this phase (the `talent` table is read-only to the script):
+ *   talent.on(event_pattern, fn [, {priority = int}])   subscribe to events: an exact type
+ *       ("candidate.created"), a prefix ("candidate.*") or "*"; one fn per pattern.
+ *   talent.filter(hook, fn [, {priority = int, fail_closed = bool}])   a filter hook
+ *       ("<noun>.before_<verb>"); the calling convention is in lua/bridge.h.
+ *   talent.log(level, message [, fields])   level "debug" | "info" | "warn" | "error";
+ *       fields a table converted to JSON. At most 100 lines (with print) per call.
+ *   talent.null   the JSON null (lua/json.h).
+ * talent.on and talent.filter work only while the top level runs (at load).
+ *
+ * Two states per package. Filters run synchronously on the WRITER thread, events
+ * asynchronously on the LOOP thread, and a lua_State must only ever be used by one thread:
+ * so the package is loaded twice, into `events` (used by the loop thread only) and, when
+ * it registers filters, into `filters` (used by the writer thread only). Both runs must
+ * register the same things in the same order (a top level that registers differently
+ * between runs is refused). The two states share nothing: a global a filter sets is not
+ * seen by an event handler (use talent.store for shared data, a later phase).
+ *
+ * Ownership: td__lua_package_load copies name and source. The package owns its states;
+ * free it only when no call of it is running (td__lua_calls_running == 0 on `events`) and
+ * after the hook registry that points at it was reset. */
+#ifndef TD_LUA_PACKAGE_H
+#define TD_LUA_PACKAGE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "lua/call.h"
+#include "lua/sandbox.h"
+
+#define TD_LUA_REG_NAME_MAX 64
+#define TD_LUA_REG_MAX 256
+
+typedef enum td__lua_reg_kind { TD_LUA_REG_EVENT, TD_LUA_REG_FILTER } td__lua_reg_kind_t;
+
+/* One registration. */
+typedef struct td__lua_reg {
+  td__lua_reg_kind_t kind;
+  char name[TD_LUA_REG_NAME_MAX]; /* event pattern or filter hook */
+  int priority;                   /* higher runs first (default 0) */
+  bool fail_closed;               /* filters: a failure refuses the action */
+  int event_ref;                  /* the fn in the events state (LUA_NOREF for filters) */
+  int filter_ref;                 /* the fn in the filters state (LUA_NOREF for events) */
+  struct td__lua_package *pkg;    /* back pointer, for the bridge */
+} td__lua_reg_t;
+
+typedef struct td__lua_package {
+  char name[TD_LUA_PACKAGE_MAX];
+  td__lua_state_t *events;  /* loop thread only */
+  td__lua_state_t *filters; /* writer thread only; NULL without filters */
+  td__lua_reg_t *regs;
+  size_t nregs;
+  uv_loop_t *loop; /* set by td__lua_bridge_register: where event calls run */
+} td__lua_package_t;
+
+/* Loads source (len bytes, text only, copied) as package name ([a-z0-9_.-], 1..63 bytes)
+ * with limits (copied; NULL = defaults): runs its top level under the load budget in each
+ * state. Returns 0 and the package in *out, or a negative TD_E* code and in *error a
+ * malloc'd message naming the package (the caller frees it). Call it on the thread that
+ * starts the server, before the loop and the writer thread use the package. */
+int td__lua_package_load(const char *name, const char *source, size_t len, const td__lua_limits_t *limits,
+                         td__lua_package_t **out, char **error);
+
+/* Frees the package and its states. NULL is a no-op. */
+void td__lua_package_free(td__lua_package_t *pkg);
+
+/* Calls filter registration reg synchronously in the filters state (writer thread) with
+ * proposed (borrowed): *results (new) is the JSON array of fn's results; see call.h for
+ * rc and *error. */
+int td__lua_package_filter_call(td__lua_package_t *pkg, const td__lua_reg_t *reg, const json_t *proposed,
+                                json_t **results, char **error);
+
+/* Calls event registration reg asynchronously in the events state on loop (loop thread)
+ * with envelope (borrowed, converted before return); done as in call.h. */
+int td__lua_package_event_call(td__lua_package_t *pkg, const td__lua_reg_t *reg, uv_loop_t *loop,
+                               const json_t *envelope, td__lua_done_fn done, void *ud);
+
+#endif

@@ -1,0 +1,2 @@
+-- expect: not allowed in scripts
+collectgarbage("stop")

@@ -1,0 +1,2 @@
+-- expect: read-only
+coroutine.resume = nil

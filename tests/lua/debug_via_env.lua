@@ -1,0 +1,3 @@
+-- expect: global 'debug'
+local d = _ENV["de" .. "bug"]
+return debug.sethook()

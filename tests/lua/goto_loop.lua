@@ -1,0 +1,3 @@
+-- expect: CPU budget of 200 ms exceeded
+::top::
+goto top

@@ -1,0 +1,2 @@
+-- expect: global 'io'
+return io.open("/etc/passwd")

@@ -1,0 +1,2 @@
+-- expect: read-only
+math.pi = 3

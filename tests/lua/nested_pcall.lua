@@ -1,0 +1,2 @@
+-- expect: CPU budget of 200 ms exceeded
+while true do pcall(pcall, pcall, function() while true do end end) end

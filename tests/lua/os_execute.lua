@@ -1,0 +1,2 @@
+-- expect: field 'execute'
+return os.execute("id")

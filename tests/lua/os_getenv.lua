@@ -1,0 +1,2 @@
+-- expect: field 'getenv'
+return os.getenv("HOME")

@@ -1,0 +1,2 @@
+-- expect: read-only
+os.time = function() return 0 end

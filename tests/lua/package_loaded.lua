@@ -1,0 +1,2 @@
+-- expect: global 'package'
+return package.loaded.io

@@ -1,0 +1,2 @@
+-- expect: pattern too complex
+return string.find(("a"):rep(5000), ".-.-.-.-.-.-b")

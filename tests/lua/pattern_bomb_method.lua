@@ -1,0 +1,3 @@
+-- expect: pattern too complex
+local s = ("x"):rep(8000)
+return s:match("^(.-)%s*(.-)%s*(.-)%s*(.-)$y")

@@ -1,0 +1,10 @@
+-- expect: ok
+assert(debug == nil and package == nil and require == nil)
+assert(getmetatable(string) == false and getmetatable("") == false)
+assert(getmetatable(talent) == false)
+assert(string.dump == nil and os.execute == nil and io == nil)
+assert(collectgarbage == nil or pcall(collectgarbage, "setpause") == false)
+local f = load("return _ENV")
+assert(f() == _ENV)
+local g = load("return x", "n", "t", { x = 5 })
+assert(g() == 5)

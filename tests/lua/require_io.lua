@@ -1,0 +1,3 @@
+-- expect: global 'require'
+local io = require("io")
+return io

@@ -1,0 +1,3 @@
+-- expect: field 'dump'
+local d = string.dump(function() end)
+return d

@@ -1,0 +1,3 @@
+-- expect: field 'dump'
+local s = ""
+return s.dump(print)

@@ -1,0 +1,2 @@
+-- expect: bad argument
+return string.format(("%s"):rep(10000))

@@ -1,0 +1,2 @@
+-- expect: read-only
+string.find = nil

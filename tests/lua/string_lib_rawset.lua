@@ -1,0 +1,2 @@
+-- expect: read-only
+rawset(string, "find", function() return 1 end)

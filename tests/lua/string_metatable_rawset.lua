@@ -1,0 +1,2 @@
+-- expect: table expected
+rawset(getmetatable(""), "__index", {})

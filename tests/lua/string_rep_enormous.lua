@@ -1,0 +1,2 @@
+-- expect: resulting string too large
+return string.rep("x", math.maxinteger)

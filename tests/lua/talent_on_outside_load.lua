@@ -1,0 +1,2 @@
+-- expect: only be called at the top level
+talent.on("candidate.created", function() end)

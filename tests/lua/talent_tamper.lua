@@ -1,0 +1,2 @@
+-- expect: read-only
+talent.on = function() end

@@ -1,0 +1,2 @@
+-- expect: read-only
+utf8.char = nil
