@@ -60,12 +60,11 @@ static int veto_with(td__filter_veto_t *veto, const td__lua_reg_t *r, const json
 
 static int lua_filter(td__ctx_t *ctx, const char *hook, json_t *proposed, void *data,
                       td__filter_veto_t *veto) {
-  (void)ctx;
   (void)hook;
   td__lua_reg_t *r = data;
   json_t *results = NULL;
   char *error = NULL;
-  int rc = td__lua_package_filter_call(r->pkg, r, proposed, &results, &error);
+  int rc = td__lua_package_filter_call(r->pkg, r, ctx, proposed, &results, &error);
   if (rc != 0) {
     rc = filter_failed(r, rc, error);
     free(error);

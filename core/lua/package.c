@@ -163,7 +163,7 @@ static int same_regs(const td__lua_package_t *pkg, const loading_t *ld) {
 }
 
 int td__lua_package_load(const char *name, const char *source, size_t len, const td__lua_limits_t *limits,
-                         td__lua_package_t **out, char **error) {
+                         const td__lua_host_t *host, td__lua_package_t **out, char **error) {
   *out = NULL;
   *error = NULL;
   td__lua_limits_t l = limits != NULL ? *limits : td__lua_limits_default();
@@ -180,6 +180,7 @@ int td__lua_package_load(const char *name, const char *source, size_t len, const
     return TD_ENOMEM;
   }
   snprintf(pkg->name, sizeof pkg->name, "%s", name);
+  if (host != NULL) pkg->host = *host;
   int rc = load_state(name, source, len, &l, &pkg->events, ld, error);
   if (rc == 0) {
     pkg->nregs = ld->n;
@@ -213,11 +214,13 @@ void td__lua_package_free(td__lua_package_t *pkg) {
   td__lua_state_free(pkg->events);
   td__lua_state_free(pkg->filters);
   free(pkg->regs);
+  json_decref(pkg->dry_log);
   free(pkg);
 }
 
-int td__lua_package_filter_call(td__lua_package_t *pkg, const td__lua_reg_t *reg, const json_t *proposed,
-                                json_t **results, char **error) {
+int td__lua_package_filter_call(td__lua_package_t *pkg, const td__lua_reg_t *reg, struct td__ctx *ctx,
+                                const json_t *proposed, json_t **results, char **error) {
+  (void)ctx; /* read-only lookups for filters: the talent API (a later change) */
   if (pkg->filters == NULL || reg->kind != TD_LUA_REG_FILTER) return TD_EINVAL;
   return td__lua_call_sync(pkg->filters, TD_LUA_CALL_FILTER, reg->filter_ref, proposed, results, error);
 }

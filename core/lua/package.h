@@ -30,8 +30,24 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "auth/principal.h"
 #include "lua/call.h"
 #include "lua/sandbox.h"
+
+struct td__ctx;
+struct td__net;
+struct td__writer;
+
+/* What a package's talent API acts with, set before its top level runs (bound by the
+ * script manager, lua/manager.h; tests may pass NULL to td__lua_package_load). */
+typedef struct td__lua_host {
+  uv_loop_t *loop;           /* where event calls and their host calls run */
+  struct td__writer *writer; /* actions commit through it */
+  struct td__net *net;       /* talent.http (NULL: refused) */
+  td__principal_t principal; /* the script's own user: its role bounds what it may do */
+  const json_t *config;      /* scripts.<name> of the server configuration (borrowed) */
+  bool dry_run;              /* record the actions a call would take instead of taking them */
+} td__lua_host_t;
 
 #define TD_LUA_REG_NAME_MAX 64
 #define TD_LUA_REG_MAX 256
@@ -55,7 +71,9 @@ typedef struct td__lua_package {
   td__lua_state_t *filters; /* writer thread only; NULL without filters */
   td__lua_reg_t *regs;
   size_t nregs;
-  uv_loop_t *loop; /* set by td__lua_bridge_register: where event calls run */
+  uv_loop_t *loop;     /* set by td__lua_bridge_register: where event calls run */
+  td__lua_host_t host; /* copied at load */
+  json_t *dry_log;     /* with host.dry_run: the actions calls would have taken (owned) */
 } td__lua_package_t;
 
 /* Loads source (len bytes, text only, copied) as package name ([a-z0-9_.-], 1..63 bytes)
@@ -64,16 +82,17 @@ typedef struct td__lua_package {
  * malloc'd message naming the package (the caller frees it). Call it on the thread that
  * starts the server, before the loop and the writer thread use the package. */
 int td__lua_package_load(const char *name, const char *source, size_t len, const td__lua_limits_t *limits,
-                         td__lua_package_t **out, char **error);
+                         const td__lua_host_t *host, td__lua_package_t **out, char **error);
 
 /* Frees the package and its states. NULL is a no-op. */
 void td__lua_package_free(td__lua_package_t *pkg);
 
 /* Calls filter registration reg synchronously in the filters state (writer thread) with
- * proposed (borrowed): *results (new) is the JSON array of fn's results; see call.h for
- * rc and *error. */
-int td__lua_package_filter_call(td__lua_package_t *pkg, const td__lua_reg_t *reg, const json_t *proposed,
-                                json_t **results, char **error);
+ * proposed (borrowed), inside the action's transaction ctx (read-only lookups for the
+ * script; may be NULL in tests): *results (new) is the JSON array of fn's results; see
+ * call.h for rc and *error. */
+int td__lua_package_filter_call(td__lua_package_t *pkg, const td__lua_reg_t *reg, struct td__ctx *ctx,
+                                const json_t *proposed, json_t **results, char **error);
 
 /* Calls event registration reg asynchronously in the events state on loop (loop thread)
  * with envelope (borrowed, converted before return); done as in call.h. */

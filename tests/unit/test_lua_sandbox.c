@@ -151,7 +151,7 @@ static int run_corpus_file(const char *dir, const char *file, double *worst_gap_
   td__lua_limits_t l = test_limits();
   td__lua_package_t *pkg = NULL;
   char *error = NULL;
-  int rc = td__lua_package_load(name, src, strlen(src), &l, &pkg, &error);
+  int rc = td__lua_package_load(name, src, strlen(src), &l, NULL, &pkg, &error);
   if (rc != 0) fail_msg("%s: load failed: %s", file, error);
   json_t *arg = json_pack("{s:s, s:{s:i, s:[s,s], s:n}}", "type", "test.run", "data", "n", 3, "list", "a",
                           "b", "missing");
@@ -218,7 +218,7 @@ static td__lua_package_t *load_ok(const char *name, const char *src) {
   td__lua_limits_t l = test_limits();
   td__lua_package_t *pkg = NULL;
   char *error = NULL;
-  int rc = td__lua_package_load(name, src, strlen(src), &l, &pkg, &error);
+  int rc = td__lua_package_load(name, src, strlen(src), &l, NULL, &pkg, &error);
   if (rc != 0) fail_msg("load %s: %s", name, error);
   return pkg;
 }
@@ -240,20 +240,21 @@ static void test_filter_sync(void **state) {
       json_pack("{s:s, s:[s], s:{}, s:[]}", "source", "web", "tags", "a", "custom_fields", "links");
   json_t *results = NULL;
   char *error = NULL;
-  assert_int_equal(td__lua_package_filter_call(pkg, &pkg->regs[0], proposed, &results, &error), 0);
+  assert_int_equal(td__lua_package_filter_call(pkg, &pkg->regs[0], NULL, proposed, &results, &error), 0);
   json_t *got = json_array_get(results, 0);
   assert_string_equal(json_string_value(json_array_get(json_object_get(got, "tags"), 1)), "lua");
   assert_true(json_is_object(json_object_get(got, "custom_fields"))); /* {} stays an object */
   assert_true(json_is_array(json_object_get(got, "links")));          /* [] stays an array */
   json_decref(results);
   json_object_set_new(proposed, "source", json_string("spam"));
-  assert_int_equal(td__lua_package_filter_call(pkg, &pkg->regs[0], proposed, &results, &error), 0);
+  assert_int_equal(td__lua_package_filter_call(pkg, &pkg->regs[0], NULL, proposed, &results, &error), 0);
   assert_true(json_is_false(json_array_get(results, 0)));
   assert_string_equal(json_string_value(json_array_get(results, 1)), "no spam");
   json_decref(results);
   /* The filter budget is 25 ms of CPU. */
   uint64_t t0 = td__time_mono_ns();
-  assert_int_equal(td__lua_package_filter_call(pkg, &pkg->regs[1], proposed, &results, &error), TD_ELIMIT);
+  assert_int_equal(td__lua_package_filter_call(pkg, &pkg->regs[1], NULL, proposed, &results, &error),
+                   TD_ELIMIT);
   assert_true(td__time_mono_ns() - t0 < 200000000ull);
   assert_string_equal(error, "script 'tagger': CPU budget of 25 ms exceeded");
   free(error);
@@ -267,7 +268,7 @@ static void expect_load_error(const char *name, const char *src, const char *wan
   td__lua_limits_t l = test_limits();
   td__lua_package_t *pkg = NULL;
   char *error = NULL;
-  assert_int_not_equal(td__lua_package_load(name, src, strlen(src), &l, &pkg, &error), 0);
+  assert_int_not_equal(td__lua_package_load(name, src, strlen(src), &l, NULL, &pkg, &error), 0);
   assert_null(pkg);
   if (strstr(error, want) == NULL) fail_msg("expected '%s' in '%s'", want, error);
   free(error);
@@ -315,7 +316,7 @@ static void test_wall_and_interleaving(void **state) {
   const char *src =
       "talent.on('spin', function() while true do end end)\n"
       "talent.on('quick', function(e) return e.n end)\n";
-  assert_int_equal(td__lua_package_load("wall", src, strlen(src), &l, &pkg, &error), 0);
+  assert_int_equal(td__lua_package_load("wall", src, strlen(src), &l, NULL, &pkg, &error), 0);
   uv_loop_t loop;
   uv_loop_init(&loop);
   run_t spin, quick;
