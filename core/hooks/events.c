@@ -34,6 +34,30 @@ static bool valid_pattern(const char *p) {
   return strstr(p, ".before_") == NULL && p[0] != '.';
 }
 
+static bool valid_package(const char *package) {
+  return package != NULL && package[0] != '\0' && strlen(package) < TD_HOOK_PACKAGE_MAX;
+}
+
+/* A subscription record (not yet listed: see keep_record). NULL when out of memory. */
+static subscription_t *new_record(const char *package, const char *pattern, void *data) {
+  if (subs.n == subs.cap) {
+    size_t cap = subs.cap ? subs.cap * 2 : 8;
+    subscription_t **all = realloc(subs.all, cap * sizeof *all);
+    if (all == NULL) return NULL;
+    subs.all = all;
+    subs.cap = cap;
+  }
+  subscription_t *s = calloc(1, sizeof *s);
+  if (s == NULL) return NULL;
+  memcpy(s->package, package, strlen(package) + 1);
+  memcpy(s->pattern, pattern, strlen(pattern) + 1);
+  s->data = data;
+  return s;
+}
+
+/* Lists a record (new_record made room for it). */
+static void keep_record(subscription_t *s) { subs.all[subs.n++] = s; }
+
 bool td__event_pattern_match(const char *pattern, const char *type) {
   size_t n = strlen(pattern);
   if (strcmp(pattern, "*") == 0) return true;
@@ -42,53 +66,29 @@ bool td__event_pattern_match(const char *pattern, const char *type) {
 }
 
 int td__event_subscribe(const char *package, const char *pattern, int priority, td__event_fn fn, void *data) {
-  if (fn == NULL || !valid_pattern(pattern) || package == NULL || package[0] == '\0' ||
-      strlen(package) >= TD_HOOK_PACKAGE_MAX)
-    return TD_EINVAL;
+  if (fn == NULL || !valid_pattern(pattern) || !valid_package(package)) return TD_EINVAL;
   if (td__hooks_frozen()) return td__hooks_register(pattern, package, priority, 0, (td__hook_cb_t)fn, NULL);
   for (size_t i = 0; i < subs.n; i++)
     if (strcmp(subs.all[i]->package, package) == 0 && strcmp(subs.all[i]->pattern, pattern) == 0)
       return TD_ECONFLICT;
-  if (subs.n == subs.cap) {
-    size_t cap = subs.cap ? subs.cap * 2 : 8;
-    subscription_t **all = realloc(subs.all, cap * sizeof *all);
-    if (all == NULL) return TD_ENOMEM;
-    subs.all = all;
-    subs.cap = cap;
-  }
-  subscription_t *s = calloc(1, sizeof *s);
+  subscription_t *s = new_record(package, pattern, data);
   if (s == NULL) return TD_ENOMEM;
-  memcpy(s->package, package, strlen(package) + 1);
-  memcpy(s->pattern, pattern, strlen(pattern) + 1);
-  s->data = data;
   /* The registry stores a generic callback; td__event_call is the only place casting it back. */
   int rc = td__hooks_register(pattern, package, priority, 0, (td__hook_cb_t)fn, s);
   if (rc) {
     free(s);
     return rc;
   }
-  subs.all[subs.n++] = s;
+  keep_record(s);
   return 0;
 }
 
 int td__event_spec(const char *package, const char *pattern, int priority, td__event_fn fn, void *data,
                    td__hook_spec_t *out) {
-  if (fn == NULL || !valid_pattern(pattern) || package == NULL || package[0] == '\0' ||
-      strlen(package) >= TD_HOOK_PACKAGE_MAX)
-    return TD_EINVAL;
-  if (subs.n == subs.cap) {
-    size_t cap = subs.cap ? subs.cap * 2 : 8;
-    subscription_t **all = realloc(subs.all, cap * sizeof *all);
-    if (all == NULL) return TD_ENOMEM;
-    subs.all = all;
-    subs.cap = cap;
-  }
-  subscription_t *s = calloc(1, sizeof *s);
+  if (fn == NULL || !valid_pattern(pattern) || !valid_package(package)) return TD_EINVAL;
+  subscription_t *s = new_record(package, pattern, data);
   if (s == NULL) return TD_ENOMEM;
-  memcpy(s->package, package, strlen(package) + 1);
-  memcpy(s->pattern, pattern, strlen(pattern) + 1);
-  s->data = data;
-  subs.all[subs.n++] = s;
+  keep_record(s);
   *out = (td__hook_spec_t){s->pattern, priority, 0, (td__hook_cb_t)fn, s};
   return 0;
 }

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import socket
 import subprocess
 import sys
@@ -78,6 +79,14 @@ class Server:
             raise AssertionError("server did not start: %r; log: %s" % (line, self.log()[-2000:]))
         self.port = int(line.strip().rsplit(":", 1)[1])
         return self
+
+    def db_query(self, sql, *args):
+        """Reads the server's database directly (read-only), to check what the API cannot show."""
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.data, "talentd.db"), uri=True)
+        try:
+            return db.execute(sql, args).fetchall()
+        finally:
+            db.close()
 
     def log(self):
         with open(self.stderr_path, "rb") as f:

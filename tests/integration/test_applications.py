@@ -3,8 +3,6 @@ withdraw, unreject, hire), the transition log they write, If-Match, idempotent r
 the opening a hire fills, events and history, and who may do what."""
 
 import itertools
-import os
-import sqlite3
 
 import harness
 from harness import expect, expect_problem, expect_status
@@ -12,13 +10,6 @@ from harness import expect, expect_problem, expect_status
 _seq = itertools.count(1)
 
 
-def db_query(s, sql, *args):
-    """Reads the server's database directly (read-only) to check what the API cannot show."""
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(s.data, "talentd.db"), uri=True)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
 
 
 def make_job(s, **fields):
@@ -207,7 +198,7 @@ def test_transition_log_after_moves_reject_unreject_hire(s):
            "opening filled", got_job["openings"])
 
     # One event per action, and the candidate's history shows each stage change.
-    events = db_query(s, "SELECT type FROM events WHERE subject_type = 'application' AND subject_id = ?"
+    events = s.db_query("SELECT type FROM events WHERE subject_type = 'application' AND subject_id = ?"
                          " ORDER BY rowid", aid)
     expect([e[0] for e in events] == ["application.created", "application.stage_changed",
                                       "application.stage_changed", "application.rejected",

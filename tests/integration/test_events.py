@@ -11,7 +11,6 @@ import glob
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 
@@ -37,12 +36,6 @@ def schema_types():
     return sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(SCHEMA_DIR, "*.json")))
 
 
-def db_query(s, sql, *args):
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(s.data, "talentd.db"), uri=True)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
 
 
 def read_feed(s, query="", limit=None, after=None):
@@ -67,7 +60,7 @@ def read_feed(s, query="", limit=None, after=None):
 
 
 def last_event_id(s):
-    rows = db_query(s, "SELECT id FROM events ORDER BY rowid DESC LIMIT 1")
+    rows = s.db_query("SELECT id FROM events ORDER BY rowid DESC LIMIT 1")
     return rows[0][0] if rows else None
 
 
@@ -352,7 +345,7 @@ def test_paging_over_hundreds_of_events_is_complete_and_ordered(s):
     rows = "".join("Bulk%d,Row,bulk%d@example.test\n" % (i, i) for i in range(230))
     expect_status(s.request("POST", "/api/v1/imports", raw=("first_name,last_name,email\n" + rows).encode(),
                             headers={"Content-Type": "text/csv"}), 201)
-    truth = [r[0] for r in db_query(s, "SELECT id FROM events ORDER BY rowid")]
+    truth = [r[0] for r in s.db_query("SELECT id FROM events ORDER BY rowid")]
     expect(len(truth) > 250, "enough events", len(truth))
     for limit in (None, 100, 13):
         events, sizes = read_feed(s, limit=limit)
@@ -363,7 +356,7 @@ def test_paging_over_hundreds_of_events_is_complete_and_ordered(s):
     for query, sql, arg in (("type=candidate.created", "type = ?", "candidate.created"),
                             ("type=application.*", "type LIKE ?", "application.%"),
                             ("type=candidate.*", "type LIKE ?", "candidate.%")):
-        want = [r[0] for r in db_query(s, "SELECT id FROM events WHERE %s ORDER BY rowid" % sql, arg)]
+        want = [r[0] for r in s.db_query("SELECT id FROM events WHERE %s ORDER BY rowid" % sql, arg)]
         events, _ = read_feed(s, query, limit=100)
         expect([e["id"] for e in events] == want, query, len(events), len(want))
     expect(len(want) > 200, "the candidate.* filter paged over more than 100 events", len(want))

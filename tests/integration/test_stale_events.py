@@ -22,12 +22,6 @@ HANDLER = "core.stale_scan"
 _seq = iter(range(1, 10**6))
 
 
-def db_query(s, sql, *args):
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(s.data, "talentd.db"), uri=True)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
 
 
 def db_write(s, sql, *args):
@@ -52,7 +46,7 @@ def expect_valid(event):
 
 
 def live_series(s):
-    return db_query(s, "SELECT id, cron FROM scheduled_runs WHERE handler = ? AND cron IS NOT NULL"
+    return s.db_query("SELECT id, cron FROM scheduled_runs WHERE handler = ? AND cron IS NOT NULL"
                        " AND status IN ('pending', 'running')", HANDLER)
 
 
@@ -64,10 +58,10 @@ def run_scan_now(s, timeout=20):
     db_write(s, "UPDATE scheduled_runs SET run_at = 0 WHERE id = ? AND status = 'pending'", run_id)
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if db_query(s, "SELECT status FROM scheduled_runs WHERE id = ?", run_id)[0][0] == "done":
+        if s.db_query("SELECT status FROM scheduled_runs WHERE id = ?", run_id)[0][0] == "done":
             return
         time.sleep(0.05)
-    raise AssertionError("the stale scan did not run: %s" % db_query(s, "SELECT * FROM scheduled_runs"))
+    raise AssertionError("the stale scan did not run: %s" % s.db_query("SELECT * FROM scheduled_runs"))
 
 
 def test_server_started_once_per_start(s):
@@ -77,7 +71,7 @@ def test_server_started_once_per_start(s):
     expect_valid(e)
     version = s.cli("version").strip()
     expect(e["data"]["version"] in version, "the running version", e["data"], version)
-    latest = db_query(s, "SELECT max(version) FROM schema_migrations")[0][0]
+    latest = s.db_query("SELECT max(version) FROM schema_migrations")[0][0]
     expect(e["data"]["schema"] == latest, "the schema version", e["data"], latest)
     expect(e["data"]["plugins"] == [], "no plugin enabled in this data directory", e["data"])
     expect(e["actor"] == {"id": None, "kind": "system"}, "the system acts", e["actor"])

@@ -2,8 +2,6 @@
 If-Match and completion, list filters and pagination, events, and who sees which task."""
 
 import itertools
-import os
-import sqlite3
 
 import harness
 from harness import expect, expect_problem, expect_status
@@ -11,12 +9,6 @@ from harness import expect, expect_problem, expect_status
 _seq = itertools.count(1)
 
 
-def db_query(s, sql, *args):
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(s.data, "talentd.db"), uri=True)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
 
 
 def make_job(s, **fields):
@@ -55,7 +47,7 @@ def test_create_and_get(s):
     expect(t["done"] is False and t["done_at"] is None and t["candidate_id"] is None, t)
     got = expect_status(s.get("/api/v1/tasks/" + t["id"], role="recruiter"), 200)
     expect(got.json == t and got.headers.get("etag") == '"v1"', got.json)
-    events = db_query(s, "SELECT type FROM events WHERE subject_id = ?", t["id"])
+    events = s.db_query("SELECT type FROM events WHERE subject_id = ?", t["id"])
     expect(events == [("task.created",)], "task.created", events)
     expect_problem(s.get("/api/v1/tasks/tsk_nobody"), 404)
 
@@ -107,7 +99,7 @@ def test_patch_complete_and_if_match(s):
     expect(r.json["done"] is False and r.json["done_at"] is None and r.json["due_at"] is None, r.json)
     expect(r.json["assignee_id"] is None and r.json["version"] == 4, r.json)
     expect_problem(s.patch(url, {"assignee_id": "usr_nobody"}), 422, "/assignee_id")
-    events = [e[0] for e in db_query(s, "SELECT type FROM events WHERE subject_id = ? ORDER BY rowid", t["id"])]
+    events = [e[0] for e in s.db_query("SELECT type FROM events WHERE subject_id = ? ORDER BY rowid", t["id"])]
     expect(events == ["task.created", "task.completed", "task.updated", "task.updated"], events)
     expect_problem(s.patch("/api/v1/tasks/tsk_nobody", {"done": True}), 404)
 
