@@ -296,7 +296,7 @@ int td__app_serve(json_t *config) {
     goto out;
   }
   td__plugins_start(app->plugins, app->loop, app->writer, app->net, app->outbound_policy);
-  td__stale_register(config, app->writer);
+  td__stale_register(config, app->loop, app->writer);
   td__sched_start(app->loop, app->writer, &app->sched);
   if (td__delivery_start(app->loop, app->writer, NULL, &app->delivery) != 0) app->delivery = NULL;
   app->login_limits = td__ratelimit_new(3600 * 1000);

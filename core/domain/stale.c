@@ -29,22 +29,16 @@ void td__stale_sla_from_config(const json_t *config, td__stale_sla_t *out) {
   }
 }
 
-/* One stage visit found stale, copied out of the query before anything is written. */
-typedef struct stale_visit {
-  int64_t application_rowid, stage_rowid, entered_at, sla_days;
-  char application_id[TD_ID_MAX], candidate_id[TD_ID_MAX], job_id[TD_ID_MAX], stage_id[TD_ID_MAX];
-  char stage_type[16];
-} stale_visit_t;
-
 static void copy_text(char *out, size_t size, const char *text) {
   snprintf(out, size, "%s", text ? text : "");
 }
 
 /* Finds up to limit unreported stale visits, oldest first. The SLA is the stage's own when
  * set, else the type's default (0 binds "none": the visit never qualifies). */
-static int find_visits(td__ctx_t *ctx, const td__stale_sla_t *sla, int limit, stale_visit_t *out, int *n) {
+int td__stale_find(td__db_t *db, int64_t now_ms, const td__stale_sla_t *sla, int limit,
+                   td__stale_visit_t *out, int *n) {
   td__stmt_t *st = td__db_stmt(
-      ctx->db,
+      db,
       "SELECT x.a_rowid, x.app_id, x.can_id, x.job_id, x.stage_rowid, x.stage_id, x.stage_type, x.entered, "
       "x.sla"
       " FROM (SELECT a.rowid AS a_rowid, a.id AS app_id, c.id AS can_id, j.id AS job_id, s.rowid AS "
@@ -60,13 +54,13 @@ static int find_visits(td__ctx_t *ctx, const td__stale_sla_t *sla, int limit, st
       " AND v.stage_entered_at = x.entered AND v.stage_rowid = x.stage_rowid)"
       " ORDER BY x.entered, x.a_rowid LIMIT ?7");
   if (st == NULL) return TD_EIO;
-  td__stmt_bind_int(st, 1, ctx->now_ms);
+  td__stmt_bind_int(st, 1, now_ms);
   for (int i = 0; i < TD_STALE_TYPES; i++) td__stmt_bind_int(st, 2 + i, sla->days[i]);
   td__stmt_bind_int(st, 7, limit);
   int rc = 0;
   *n = 0;
   while (*n < limit && (rc = td__stmt_step(st)) == 1) {
-    stale_visit_t *v = &out[(*n)++];
+    td__stale_visit_t *v = &out[(*n)++];
     v->application_rowid = td__stmt_int(st, 0);
     copy_text(v->application_id, sizeof v->application_id, td__stmt_text(st, 1));
     copy_text(v->candidate_id, sizeof v->candidate_id, td__stmt_text(st, 2));
@@ -85,7 +79,7 @@ static int find_visits(td__ctx_t *ctx, const td__stale_sla_t *sla, int limit, st
 }
 
 /* The event and the visit record for one stale visit. */
-static int report_visit(td__ctx_t *ctx, const stale_visit_t *v) {
+static int report_visit(td__ctx_t *ctx, const td__stale_visit_t *v) {
   char entered[32];
   td__time_format(v->entered_at, entered, sizeof entered);
   json_t *data =
@@ -110,14 +104,42 @@ static int report_visit(td__ctx_t *ctx, const stale_visit_t *v) {
   return td__stmt_run(st);
 }
 
+/* Whether a visit found on a reader still holds on the writer's connection. */
+static int still_stale(td__ctx_t *ctx, const td__stale_visit_t *v) {
+  td__stmt_t *st = td__db_stmt(ctx->db,
+                               "SELECT 1 FROM applications a WHERE a.rowid = ?1 AND a.status = 'active'"
+                               " AND a.stage_rowid = ?2 AND a.stage_entered_at = ?3 AND NOT EXISTS"
+                               " (SELECT 1 FROM application_stale_visits v WHERE v.application_rowid = ?1"
+                               " AND v.stage_rowid = ?2 AND v.stage_entered_at = ?3)");
+  if (st == NULL) return TD_EIO;
+  td__stmt_bind_int(st, 1, v->application_rowid);
+  td__stmt_bind_int(st, 2, v->stage_rowid);
+  td__stmt_bind_int(st, 3, v->entered_at);
+  int rc = td__stmt_step(st);
+  if (rc == 1) td__stmt_reset(st);
+  return rc;
+}
+
+int td__stale_report(td__ctx_t *ctx, const td__stale_visit_t *visits, int n, int *reported) {
+  int count = 0, rc = 0;
+  for (int i = 0; rc == 0 && i < n; i++) {
+    rc = still_stale(ctx, &visits[i]);
+    if (rc == 1) {
+      rc = report_visit(ctx, &visits[i]);
+      count += rc == 0;
+    }
+  }
+  if (reported) *reported = rc == 0 ? count : 0;
+  return rc;
+}
+
 int td__stale_scan(td__ctx_t *ctx, const td__stale_sla_t *sla, int limit, int *reported) {
   if (reported) *reported = 0;
   if (limit <= 0) return 0;
-  stale_visit_t *visits = td__xcalloc((size_t)limit, sizeof *visits);
+  td__stale_visit_t *visits = td__xcalloc((size_t)limit, sizeof *visits);
   int n = 0;
-  int rc = find_visits(ctx, sla, limit, visits, &n);
-  for (int i = 0; rc == 0 && i < n; i++) rc = report_visit(ctx, &visits[i]);
+  int rc = td__stale_find(ctx->db, ctx->now_ms, sla, limit, visits, &n);
+  if (rc == 0) rc = td__stale_report(ctx, visits, n, reported);
   free(visits);
-  if (rc == 0 && reported) *reported = n;
   return rc;
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "domain/context.h"
+#include "util/id.h"
 
 /* The stage types that may go stale, as indexes of td__stale_sla_t.days. */
 enum { TD_STALE_LEAD, TD_STALE_APPLIED, TD_STALE_SCREEN, TD_STALE_INTERVIEW, TD_STALE_OFFER, TD_STALE_TYPES };
@@ -26,7 +27,26 @@ typedef struct td__stale_sla {
  * sets a type's default and null turns it off. */
 void td__stale_sla_from_config(const json_t *config, td__stale_sla_t *out);
 
-/* Reports up to limit stale stage visits not reported yet, oldest first, as of ctx->now_ms:
+/* One stage visit found stale. */
+typedef struct td__stale_visit {
+  int64_t application_rowid, stage_rowid, entered_at, sla_days;
+  char application_id[TD_ID_MAX], candidate_id[TD_ID_MAX], job_id[TD_ID_MAX], stage_id[TD_ID_MAX];
+  char stage_type[16];
+} td__stale_visit_t;
+
+/* Finds up to limit stale visits not reported yet, oldest first, as of now_ms, on db (any
+ * connection: the runner uses a reader thread, so the scan of active applications never
+ * holds the writer). *n gets the count. Returns 0 or a TD_E* storage error. */
+int td__stale_find(td__db_t *db, int64_t now_ms, const td__stale_sla_t *sla, int limit,
+                   td__stale_visit_t *out, int *n);
+/* Reports visits found by td__stale_find inside the caller's write transaction, each only
+ * if it still holds (the application is still active in that stage visit and it was not
+ * reported meanwhile): one application.stale event and one application_stale_visits row.
+ * *reported gets the number reported. Returns 0 or a TD_E* storage error. */
+int td__stale_report(td__ctx_t *ctx, const td__stale_visit_t *visits, int n, int *reported);
+
+/* find then report on ctx->db, in one go (tests, and small installations). Reports up to
+ * limit stale stage visits not reported yet, oldest first, as of ctx->now_ms:
  * for each, one application.stale event and one application_stale_visits row, on ctx->db
  * (inside the caller's write transaction). The number reported goes to *reported (may be
  * NULL); a full batch (== limit) means more may be waiting. Returns 0 or a TD_E* storage

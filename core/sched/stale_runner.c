@@ -6,6 +6,7 @@
 #include "domain/context.h"
 #include "domain/stale.h"
 #include "sched/sched.h"
+#include "store/reader.h"
 #include "talentd/types.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -18,13 +19,18 @@
 static struct {
   td__stale_sla_t sla;
   td__writer_t *writer;
+  uv_loop_t *loop;
 } runner;
 
-/* One run in flight: the scheduler's call and the writer op doing the scan. */
+/* One run in flight: the scheduler's call, the read that finds stale visits and the write
+ * that reports them. */
 typedef struct scan_op {
-  td__write_op_t op;
+  td__read_op_t read;
+  td__write_op_t write;
   td__sched_call_t *call;
-  int reported;
+  int64_t now_ms;
+  td__stale_visit_t visits[TD_STALE_BATCH];
+  int found, reported;
 } scan_op_t;
 
 static td__ctx_t system_ctx(td__db_t *db, int64_t now_ms) {
@@ -36,12 +42,19 @@ static td__ctx_t system_ctx(td__db_t *db, int64_t now_ms) {
   return ctx;
 }
 
-/* Writer thread: one batch of the scan; a full batch leaves work for a follow-up run. */
-static int scan_run(td__db_t *db, void *arg) {
+/* Reader thread: the scan of active applications, off the writer. */
+static int find_run(td__db_t *db, void *arg) {
   scan_op_t *s = arg;
-  td__ctx_t ctx = system_ctx(db, td__time_now_ms());
-  int rc = td__stale_scan(&ctx, &runner.sla, TD_STALE_BATCH, &s->reported);
-  if (rc == 0 && s->reported == TD_STALE_BATCH)
+  if (db == NULL) return TD_EIO;
+  return td__stale_find(db, s->now_ms, &runner.sla, TD_STALE_BATCH, s->visits, &s->found);
+}
+
+/* Writer thread: report what still holds; a full batch leaves work for a follow-up run. */
+static int report_run(td__db_t *db, void *arg) {
+  scan_op_t *s = arg;
+  td__ctx_t ctx = system_ctx(db, s->now_ms);
+  int rc = td__stale_report(&ctx, s->visits, s->found, &s->reported);
+  if (rc == 0 && s->found == TD_STALE_BATCH)
     rc = td__sched_after(&ctx, TD_STALE_HANDLER, FOLLOW_UP_MS, NULL, NULL, NULL);
   td__ctx_dispose(&ctx);
   return rc;
@@ -56,21 +69,38 @@ static void scan_done(void *arg, int rc) {
   free(s);
 }
 
+/* Loop thread: the read is done; nothing found ends the run without a write. */
+static void found(void *arg, int rc) {
+  scan_op_t *s = arg;
+  if (rc != 0 || s->found == 0) {
+    td__sched_finish(s->call, rc, rc ? "the stale-application scan could not read" : NULL);
+    free(s);
+    return;
+  }
+  s->write = (td__write_op_t){.run = report_run, .done = scan_done, .arg = s};
+  td__writer_submit(runner.writer, &s->write);
+}
+
 static void on_stale_scan(td__sched_call_t *call, void *data) {
   (void)data;
-  if (runner.writer == NULL) {
+  if (runner.writer == NULL || runner.loop == NULL) {
     td__sched_finish(call, TD_EINVAL, "the stale-application scan has no writer");
     return;
   }
   scan_op_t *s = td__xcalloc(1, sizeof *s);
   s->call = call;
-  s->op = (td__write_op_t){.run = scan_run, .done = scan_done, .arg = s};
-  td__writer_submit(runner.writer, &s->op);
+  s->now_ms = td__time_now_ms();
+  s->read = (td__read_op_t){.run = find_run, .done = found, .arg = s};
+  if (td__reader_submit(runner.loop, &s->read) != 0) {
+    td__sched_finish(call, TD_EBUSY, "the readers are busy");
+    free(s);
+  }
 }
 
-int td__stale_register(const json_t *config, td__writer_t *writer) {
+int td__stale_register(const json_t *config, uv_loop_t *loop, td__writer_t *writer) {
   td__stale_sla_from_config(config, &runner.sla);
   runner.writer = writer;
+  runner.loop = loop;
   return td__sched_register(TD_STALE_HANDLER, "core", on_stale_scan, NULL);
 }
 

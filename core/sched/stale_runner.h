@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #include "store/db.h"
 #include "store/writer.h"
 
@@ -18,12 +20,13 @@
 #define TD_STALE_BATCH 500           /* stale visits reported per writer op at most */
 
 /* Registers the "core.stale_scan" handler with the SLA defaults read from config
- * (applications.stale_after_days; borrowed, read now) and the writer the scans run on
- * (borrowed; must outlive the scheduler). A run reports up to TD_STALE_BATCH stale visits
- * in one writer op, and when the batch was full schedules a follow-up run a second later
- * rather than holding the writer longer. Start-up only, before td__sched_start. Returns
- * 0 or what td__sched_register returns. */
-int td__stale_register(const json_t *config, td__writer_t *writer);
+ * (applications.stale_after_days; borrowed, read now), the loop whose reader pool finds
+ * stale visits and the writer that reports them (both borrowed; must outlive the
+ * scheduler). A run finds up to TD_STALE_BATCH visits on a reader thread (the scan of
+ * active applications never holds the writer), reports those that still hold in one
+ * writer op, and when the batch was full schedules a follow-up run a second later.
+ * Start-up only, before td__sched_start. Returns 0 or what td__sched_register returns. */
+int td__stale_register(const json_t *config, uv_loop_t *loop, td__writer_t *writer);
 
 /* Makes sure exactly one pending or running cron series of "core.stale_scan" on
  * TD_STALE_CRON exists: creates it when there is none (first start, or an admin cancelled

@@ -20,6 +20,7 @@
 #include "domain/stale.h"
 #include "sched/sched.h"
 #include "sched/stale_runner.h"
+#include "store/reader.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/writer.h"
@@ -227,6 +228,28 @@ static void test_a_new_visit_is_reported_again(void **state) {
   assert_int_equal(scan(f->db, NOW + 60 * DAY, NULL, 500), 0);
 }
 
+/* The runner finds on a reader and reports on the writer later: a visit that ended in
+ * between (moved on, rejected) or was reported meanwhile is not reported. */
+static void test_report_rechecks_what_the_read_found(void **state) {
+  fixture_t *f = *state;
+  td__stale_sla_t sla;
+  td__stale_sla_from_config(NULL, &sla);
+  td__stale_visit_t visits[16];
+  int found = 0, reported = -1;
+  assert_int_equal(td__stale_find(f->db, NOW, &sla, 16, visits, &found), 0);
+  assert_int_equal(found, 2);
+  move(f->db, 1, 4, NOW); /* app_1 moved on after the read */
+  td__ctx_t ctx = {.db = f->db, .actor_kind = "system", .now_ms = NOW, .cause = "test"};
+  assert_int_equal(td__db_exec(f->db, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(td__stale_report(&ctx, visits, found, &reported), 0);
+  assert_int_equal(reported, 1);
+  assert_int_equal(td__stale_report(&ctx, visits, found, &reported), 0); /* a repeat: nothing new */
+  assert_int_equal(reported, 0);
+  assert_int_equal(td__db_exec(f->db, "COMMIT"), 0);
+  td__ctx_dispose(&ctx);
+  assert_int_equal(stale_events(f->db, "app_1"), 0);
+}
+
 static void test_configuration_and_sla_override(void **state) {
   fixture_t *f = *state;
   td__stale_sla_t sla;
@@ -349,7 +372,8 @@ static void test_handler_runs_the_scan_through_the_writer(void **state) {
   assert_int_equal(td__db_open(f->path, TD_DB_READWRITE, &wdb), 0);
   td__writer_t *writer = NULL;
   assert_int_equal(td__writer_start(&loop, wdb, &writer), 0);
-  assert_int_equal(td__stale_register(NULL, writer), 0);
+  td__reader_configure(f->path); /* the scan reads on the reader pool */
+  assert_int_equal(td__stale_register(NULL, &loop, writer), 0);
   /* Make the series due now rather than in up to ten minutes. */
   exec_fmt(f->db, "UPDATE scheduled_runs SET run_at = 0 WHERE handler = '%s'", TD_STALE_HANDLER);
   td__sched_t *sched = NULL;
@@ -366,6 +390,7 @@ static void test_handler_runs_the_scan_through_the_writer(void **state) {
   td__writer_stop(writer);
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&loop), 0);
+  td__reader_close_all();
   assert_int_equal(
       count_where(f->db, "SELECT count(*) FROM scheduled_runs WHERE handler = ? AND status = 'done'",
                   TD_STALE_HANDLER),
@@ -382,6 +407,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_stale_visits_get_one_event_with_their_data, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_new_visit_is_reported_again, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_report_rechecks_what_the_read_found, setup, teardown),
       cmocka_unit_test_setup_teardown(test_configuration_and_sla_override, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_series_is_created_once, setup, teardown),
