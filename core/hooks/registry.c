@@ -2,6 +2,7 @@
  * admin overrides, a freeze after which lookups need no locks, and a listing. */
 #include "hooks/registry.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,10 @@ static struct {
 } reg;
 
 static _Atomic(snapshot_t *) current;
+/* Held by td__hooks_describe (any thread) and by whoever swaps or frees snapshots (the loop),
+ * so a description never reads a freed snapshot. The hot paths (td__hooks_entries on the
+ * writer thread) never take it: they rely on the quiescent-point retirement instead. */
+static pthread_mutex_t swap_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static bool valid_name(const char *s, size_t max) { return s && s[0] && strlen(s) < max; }
 
@@ -207,7 +212,9 @@ int td__hooks_replace_package(const char *package, const td__hook_spec_t *specs,
     for (size_t k = old->n - nremoved; k < kept; k++) free(entries[k]);
     goto nomem;
   }
+  pthread_mutex_lock(&swap_lock);
   atomic_store_explicit(&current, snap, memory_order_release);
+  pthread_mutex_unlock(&swap_lock);
   *r = (td__hooks_retired_t){old, removed, nremoved};
   *retired = r;
   return 0;
@@ -220,10 +227,30 @@ nomem:
 
 void td__hooks_retired_free(td__hooks_retired_t *r) {
   if (r == NULL) return;
+  pthread_mutex_lock(&swap_lock);
   for (size_t i = 0; i < r->nremoved; i++) free(r->removed[i]);
   free(r->removed);
   snapshot_free(r->snapshot);
+  pthread_mutex_unlock(&swap_lock);
   free(r);
+}
+
+json_t *td__hooks_describe(void) {
+  json_t *out = json_array();
+  pthread_mutex_lock(&swap_lock);
+  const snapshot_t *snap = atomic_load_explicit(&current, memory_order_acquire);
+  for (size_t i = 0; snap && i < snap->nhooks; i++)
+    for (size_t j = 0; j < snap->hooks[i].n; j++) {
+      const td__hook_entry_t *e = snap->hooks[i].entries[j];
+      bool filter = strstr(e->hook, ".before_") != NULL;
+      json_array_append_new(
+          out, json_pack("{s:s,s:s,s:s,s:i,s:I,s:i,s:s}", "hook", e->hook, "kind",
+                         filter ? "filter" : "event", "package", e->package, "priority", e->priority,
+                         "position", (json_int_t)j + 1, "consecutive_failures", atomic_load(&e->failures),
+                         "breaker", atomic_load(&e->disabled) ? "open" : "closed"));
+    }
+  pthread_mutex_unlock(&swap_lock);
+  return out;
 }
 
 bool td__hooks_frozen(void) { return atomic_load(&reg.frozen); }

@@ -98,6 +98,11 @@ int td__hooks_replace_package(const char *package, const td__hook_spec_t *specs,
                               td__hooks_retired_t **retired);
 void td__hooks_retired_free(td__hooks_retired_t *retired);
 
+/* Every entry of the current snapshot as JSON, for the admin API: [{hook, kind ("filter" |
+ * "event"), package, priority, position (1-based in its hook), consecutive_failures,
+ * breaker ("open" when the circuit breaker disabled it, else "closed")}]. Any thread. */
+json_t *td__hooks_describe(void);
+
 /* Forgets every entry and unfreezes: for tests and for shutdown only (never while a
  * dispatcher may run). */
 void td__hooks_reset(void);
