@@ -2,6 +2,7 @@
 #include "lua/call.h"
 
 #include <lauxlib.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ typedef struct call {
   int co_ref;
   int narg; /* arguments for the first resume */
   int fn_ref;
+  td__lua_call_kind_t kind;
   const json_t *arg; /* borrowed until setup */
   bool want_results;
   bool done_flag;
@@ -26,9 +28,41 @@ typedef struct call {
   json_t *results;
   char error[512];
   uv_idle_t idle;
+  uv_timer_t timer; /* the wall deadline while a host call waits (async calls) */
+  int handles_open; /* closed handles before the call is freed */
+  bool waiting;     /* suspended on hc, the idle handle stopped */
+  int effects;      /* side effects so far (TD_LUA_EFFECTS_MAX) */
+  struct td__lua_host_call *hc;
   td__lua_done_fn done;
   void *ud;
 } call_t;
+
+/* A host call (call.h). Owned by its call while attached; once the call ended before the
+ * work completed (c == NULL), the completion frees it. */
+struct td__lua_host_call {
+  call_t *c;
+  bool completed;
+  json_t *result;
+  char *error;
+};
+
+static void host_free(struct td__lua_host_call *hc) {
+  if (hc == NULL) return;
+  json_decref(hc->result);
+  free(hc->error);
+  free(hc);
+}
+
+/* Detaches the call's host call: freed when complete, else left to its completion. */
+static void host_detach(call_t *c) {
+  struct td__lua_host_call *hc = c->hc;
+  c->hc = NULL;
+  if (hc == NULL) return;
+  if (hc->completed)
+    host_free(hc);
+  else
+    hc->c = NULL;
+}
 
 static void budget_init(call_t *c, td__lua_call_kind_t kind, bool slices) {
   const td__lua_limits_t *l = &c->s->limits;
@@ -70,6 +104,7 @@ static int setup(lua_State *L) {
 static int call_init(call_t *c, td__lua_state_t *s, td__lua_call_kind_t kind, int fn_ref, const json_t *arg,
                      bool slices) {
   c->s = s;
+  c->kind = kind;
   c->fn_ref = fn_ref;
   c->arg = arg;
   c->co_ref = LUA_NOREF;
@@ -142,11 +177,14 @@ static void call_close(call_t *c) {
     lua_resetthread(c->co);
     s->cur = prev;
   }
+  host_detach(c);
   if (c->co_ref != LUA_NOREF) luaL_unref(s->L, LUA_REGISTRYINDEX, c->co_ref);
   c->co_ref = LUA_NOREF;
   c->co = NULL;
   if (c->rc != 0) lua_gc(s->L, LUA_GCCOLLECT);
 }
+
+static void wait_host(call_t *c);
 
 /* Runs one slice; sets done_flag when the call ended. */
 static void run_slice(call_t *c) {
@@ -165,6 +203,7 @@ static void run_slice(call_t *c) {
       b->kill = TD_LUA_KILL_WALL;
     if (b->kill == TD_LUA_KILL_NONE && b->cpu_used_ns > b->cpu_limit_ns) b->kill = TD_LUA_KILL_CPU;
     if (b->kill != TD_LUA_KILL_NONE) fail_from_error(c);
+    if (!c->done_flag && c->hc != NULL && !c->hc->completed) wait_host(c);
   } else if (status == LUA_OK) {
     if (b->kill != TD_LUA_KILL_NONE)
       fail_from_error(c); /* e.g. memory ran out but the script caught it */
@@ -197,18 +236,47 @@ int td__lua_call_sync(td__lua_state_t *s, td__lua_call_kind_t kind, int fn_ref, 
   return 0;
 }
 
-static void on_closed(uv_handle_t *h) { free(h->data); }
-
-static void on_idle(uv_idle_t *h) {
+static void on_closed(uv_handle_t *h) {
   call_t *c = h->data;
-  if (!c->done_flag) run_slice(c);
-  if (!c->done_flag) return;
-  uv_idle_stop(h);
+  if (--c->handles_open == 0) free(c);
+}
+
+/* Reports the end of an async call and releases its handles. */
+static void finish_async(call_t *c) {
+  uv_idle_stop(&c->idle);
+  uv_timer_stop(&c->timer);
   c->s->running--;
   c->done(c->ud, c->rc, c->rc == 0 ? c->results : NULL, c->rc != 0 ? c->error : NULL);
   json_decref(c->results);
   c->results = NULL;
-  uv_close((uv_handle_t *)h, on_closed);
+  uv_close((uv_handle_t *)&c->idle, on_closed);
+  uv_close((uv_handle_t *)&c->timer, on_closed);
+}
+
+static void on_idle(uv_idle_t *h) {
+  call_t *c = h->data;
+  if (!c->done_flag && !c->waiting) run_slice(c);
+  if (c->done_flag) finish_async(c);
+}
+
+/* The wall deadline passed while the call waited on a host call. */
+static void on_deadline(uv_timer_t *t) {
+  call_t *c = t->data;
+  if (c->done_flag || !c->waiting) return;
+  c->waiting = false;
+  c->b.kill = TD_LUA_KILL_WALL;
+  fail_from_error(c);
+  call_close(c);
+  finish_async(c);
+}
+
+/* Suspends the call on its host call: no slices (no CPU, no busy loop), only the deadline. */
+static void wait_host(call_t *c) {
+  if (!c->b.slices) return; /* sync calls never get here: td__lua_host_check refuses them */
+  c->waiting = true;
+  uv_idle_stop(&c->idle);
+  int64_t left_ms = (c->b.wall_deadline - (int64_t)td__time_mono_ns()) / 1000000 + 1;
+  uv_timer_start(&c->timer, on_deadline, left_ms > 0 ? (uint64_t)left_ms : 0, 0);
 }
 
 int td__lua_call_async(td__lua_state_t *s, uv_loop_t *loop, td__lua_call_kind_t kind, int fn_ref,
@@ -221,10 +289,117 @@ int td__lua_call_async(td__lua_state_t *s, uv_loop_t *loop, td__lua_call_kind_t 
   c->ud = ud;
   call_init(c, s, kind, fn_ref, arg, true); /* a failed setup is reported through done */
   uv_idle_init(loop, &c->idle);
+  uv_timer_init(loop, &c->timer);
   c->idle.data = c;
+  c->timer.data = c;
+  c->handles_open = 2;
   uv_idle_start(&c->idle, on_idle);
   s->running++;
   return 0;
 }
 
 int td__lua_calls_running(const td__lua_state_t *s) { return s->running; }
+
+/* --- host calls --- */
+
+/* The call running on L's state (its budget is embedded in the call). */
+static call_t *running_call(lua_State *L) {
+  td__lua_state_t *s = td__lua_state_of(L);
+  if (s == NULL || s->cur == NULL) return NULL;
+  return (call_t *)(void *)((char *)s->cur - offsetof(call_t, b));
+}
+
+int td__lua_call_is_async(lua_State *L) {
+  call_t *c = running_call(L);
+  return c != NULL && c->b.slices;
+}
+
+int td__lua_host_allowed(lua_State *L, const char *what, const char *filter_reason, char *err, size_t size) {
+  call_t *c = running_call(L);
+  if (c == NULL || c->kind == TD_LUA_CALL_LOAD)
+    snprintf(err, size, "%s cannot be used while the package loads (use it in a handler)", what);
+  else if (!c->b.slices)
+    snprintf(err, size, "%s cannot be used in a filter (%s)", what, filter_reason);
+  else if (L != c->b.thread || !lua_isyieldable(L))
+    snprintf(
+        err, size,
+        "%s cannot be used inside a coroutine or a callback called from C (call it from the handler itself)",
+        what);
+  else
+    return 0;
+  return -1;
+}
+
+void td__lua_host_check(lua_State *L, const char *what, const char *filter_reason) {
+  char err[300];
+  if (td__lua_host_allowed(L, what, filter_reason, err, sizeof err) != 0) {
+    lua_pushstring(L, err); /* no position: the message names the function */
+    lua_error(L);
+  }
+}
+
+td__lua_host_call_t *td__lua_host_new(lua_State *L) {
+  call_t *c = running_call(L);
+  if (c == NULL) {
+    luaL_error(L, "no call is running");
+    return NULL;
+  }
+  host_detach(c); /* the previous one completed: its results were returned */
+  struct td__lua_host_call *hc = calloc(1, sizeof *hc);
+  if (hc == NULL) {
+    luaL_error(L, "not enough memory");
+    return NULL;
+  }
+  hc->c = c;
+  c->hc = hc;
+  return hc;
+}
+
+/* Continuation: the work completed and the call was resumed. */
+static int host_cont(lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  struct td__lua_host_call *hc = (struct td__lua_host_call *)ctx;
+  td__lua_state_t *s = td__lua_state_of(L);
+  if (hc->error != NULL) {
+    lua_pushnil(L);
+    lua_pushstring(L, hc->error);
+    return 2;
+  }
+  if (hc->result == NULL) {
+    lua_pushnil(L);
+    return 1;
+  }
+  td__lua_push_json(L, hc->result, s->limits.json_max_depth, s->limits.json_max_items);
+  return 1;
+}
+
+int td__lua_host_yield(lua_State *L, td__lua_host_call_t *hc) {
+  return lua_yieldk(L, 0, (lua_KContext)hc, host_cont);
+}
+
+void td__lua_host_complete(td__lua_host_call_t *hc, json_t *result, const char *error) {
+  hc->completed = true;
+  hc->result = result;
+  hc->error = error != NULL ? strdup(error) : NULL;
+  if (error != NULL && hc->error == NULL) hc->error = strdup("out of memory");
+  call_t *c = hc->c;
+  if (c == NULL) {
+    host_free(hc);
+    return;
+  }
+  if (c->waiting) {
+    c->waiting = false;
+    uv_timer_stop(&c->timer);
+    uv_idle_start(&c->idle, on_idle);
+  }
+}
+
+int td__lua_count_effect(lua_State *L, const char *what, char *err, size_t size) {
+  call_t *c = running_call(L);
+  if (c == NULL || ++c->effects <= TD_LUA_EFFECTS_MAX) return 0;
+  snprintf(err, size,
+           "%s: more than %d side effects in one call (actions, HTTP requests and schedules count; the "
+           "limit is %d per call)",
+           what, TD_LUA_EFFECTS_MAX, TD_LUA_EFFECTS_MAX);
+  return -1;
+}

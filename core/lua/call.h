@@ -56,4 +56,49 @@ int td__lua_call_async(td__lua_state_t *s, uv_loop_t *loop, td__lua_call_kind_t 
 /* The number of async calls of s still running. */
 int td__lua_calls_running(const td__lua_state_t *s);
 
+/* --- Host calls: talent API functions that wait for I/O (event calls only) ---
+ *
+ * A C function of the talent API that starts asynchronous work (a writer op, a read on
+ * the pool, an HTTP request) does, in the call's own coroutine:
+ *     td__lua_host_check(L, "talent.http.request", "filters may not do I/O");  (raises)
+ *     td__lua_host_call_t *hc = td__lua_host_new(L);                          (raises)
+ *     ...start the work, which later calls td__lua_host_complete(hc, ...) on the loop...
+ *     return td__lua_host_yield(L, hc);
+ * The coroutine is suspended (no idle handle runs, no CPU is counted) until the work
+ * completes; then the call resumes in a later slice and the C function returns the result
+ * (a Lua value converted from JSON, nil, or nil plus an error string). The wall deadline
+ * still applies while waiting: past it the call is stopped ("wall time ... exceeded")
+ * and the work's late completion is dropped. The work may complete before the yield. */
+typedef struct td__lua_host_call td__lua_host_call_t;
+
+#define TD_LUA_EFFECTS_MAX 10
+
+/* Whether the call running on L's state is an asynchronous event call (not a filter, not
+ * the top level). 0 when no call runs. */
+int td__lua_call_is_async(lua_State *L);
+
+/* Raises unless L is the coroutine of a running async event call and may yield there:
+ * "<what> cannot be used in a filter (<filter_reason>)", "<what> cannot be used while the
+ * package loads", "<what> cannot be used inside a coroutine or a callback from C". */
+void td__lua_host_check(lua_State *L, const char *what, const char *filter_reason);
+/* td__lua_host_check without raising: 0 when allowed, else -1 and the message in err. */
+int td__lua_host_allowed(lua_State *L, const char *what, const char *filter_reason, char *err, size_t size);
+
+/* A new host call for the running async call of L (after td__lua_host_check). Raises when
+ * memory runs out. */
+td__lua_host_call_t *td__lua_host_new(lua_State *L);
+
+/* Suspends L until hc completes: `return td__lua_host_yield(L, hc);` */
+int td__lua_host_yield(lua_State *L, td__lua_host_call_t *hc);
+
+/* On the loop thread, exactly once per host call: result (stolen; NULL for nil) becomes the
+ * function's result, or with error non-NULL (copied) the results are nil, error. When the
+ * call was stopped meanwhile this only frees. */
+void td__lua_host_complete(td__lua_host_call_t *hc, json_t *result, const char *error);
+
+/* Counts one outbound side effect (action, HTTP request, schedule) of the running call:
+ * 0, or -1 past TD_LUA_EFFECTS_MAX with "<what>: more than 10 side effects in one call ..."
+ * in err (the caller raises it). */
+int td__lua_count_effect(lua_State *L, const char *what, char *err, size_t size);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lua/api.h"
 #include "lua/json.h"
 #include "talentd/types.h"
 #include "util/log.h"
@@ -15,7 +16,18 @@ typedef struct loading {
   td__lua_reg_t regs[TD_LUA_REG_MAX];
   int refs[TD_LUA_REG_MAX];
   size_t n;
+  td__lua_run_t runs[TD_LUA_REG_MAX];
+  size_t nruns;
 } loading_t;
+
+#define PACKAGE_KEY "talentd.package"
+
+td__lua_package_t *td__lua_package_of(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, PACKAGE_KEY);
+  td__lua_package_t *pkg = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return pkg;
+}
 
 static int check_opts(lua_State *L, int idx, td__lua_reg_t *r, int filter) {
   if (lua_isnoneornil(L, idx)) return 0;
@@ -65,6 +77,28 @@ static int add_reg(lua_State *L, td__lua_reg_kind_t kind) {
 }
 
 static int talent_on(lua_State *L) { return add_reg(L, TD_LUA_REG_EVENT); }
+
+/* talent.on_run(name, fn): the handler of the runs this package schedules under name. */
+static int talent_on_run(lua_State *L) {
+  td__lua_state_t *s = td__lua_state_of(L);
+  loading_t *ld = s->loading;
+  if (ld == NULL) return luaL_error(L, "talent.on_run may only be called at the top level of the package");
+  size_t len;
+  const char *name = luaL_checklstring(L, 1, &len);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  if (len == 0 || len > 40 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != len)
+    return luaL_error(L, "talent.on_run: the name must be 1 to 40 characters of a-z, 0-9, '_' and '-'");
+  if (ld->nruns >= TD_LUA_REG_MAX) return luaL_error(L, "talent.on_run: too many handlers");
+  for (size_t i = 0; i < ld->nruns; i++)
+    if (strcmp(ld->runs[i].name, name) == 0)
+      return luaL_error(L, "talent.on_run: '%s' is already registered by this package", name);
+  td__lua_run_t *r = &ld->runs[ld->nruns];
+  memcpy(r->name, name, len + 1);
+  lua_pushvalue(L, 2);
+  r->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  ld->nruns++;
+  return 0;
+}
 static int talent_filter(lua_State *L) { return add_reg(L, TD_LUA_REG_FILTER); }
 
 static int talent_log(lua_State *L) {
@@ -91,15 +125,22 @@ static int talent_log(lua_State *L) {
   return 0;
 }
 
-/* In protected mode: sets env.talent to a read-only table. */
+/* In protected mode (the package as light userdata argument): sets env.talent to a
+ * read-only table. */
 static int add_talent(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"on", talent_on}, {"filter", talent_filter}, {"log", talent_log}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"on", talent_on},
+                                 {"filter", talent_filter},
+                                 {"log", talent_log},
+                                 {"on_run", talent_on_run},
+                                 {NULL, NULL}};
   td__lua_state_t *s = td__lua_state_of(L);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, PACKAGE_KEY);
   td__lua_push_env(s, L);
   luaL_newlib(L, fns);
   lua_pushlightuserdata(L, NULL);
   lua_setfield(L, -2, "null");
+  td__lua_api_register(s, L);
   td__lua_make_readonly(s, L);
   lua_setfield(L, -2, "talent");
   return 0;
@@ -120,14 +161,16 @@ static char *message(const char *name, const char *detail) {
 }
 
 /* Creates a state, runs the top level in it and records its registrations in *ld. */
-static int load_state(const char *name, const char *source, size_t len, const td__lua_limits_t *limits,
+static int load_state(td__lua_package_t *pkg, const char *source, size_t len, const td__lua_limits_t *limits,
                       td__lua_state_t **out, loading_t *ld, char **error) {
+  const char *name = pkg->name;
   td__lua_state_t *s;
   int rc = td__lua_state_new(name, limits, &s);
   if (rc != 0) return *error = message(name, "could not create the Lua state"), rc;
   lua_State *L = s->L;
   lua_pushcfunction(L, add_talent);
-  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+  lua_pushlightuserdata(L, pkg);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
     td__lua_state_free(s);
     return *error = message(name, "out of memory creating the Lua state"), TD_ENOMEM;
   }
@@ -142,6 +185,7 @@ static int load_state(const char *name, const char *source, size_t len, const td
   lua_setupvalue(L, -2, 1);
   int ref = luaL_ref(L, LUA_REGISTRYINDEX);
   ld->n = 0;
+  ld->nruns = 0;
   s->loading = ld;
   rc = td__lua_call_sync(s, TD_LUA_CALL_LOAD, ref, NULL, NULL, error);
   s->loading = NULL;
@@ -181,7 +225,13 @@ int td__lua_package_load(const char *name, const char *source, size_t len, const
   }
   snprintf(pkg->name, sizeof pkg->name, "%s", name);
   if (host != NULL) pkg->host = *host;
-  int rc = load_state(name, source, len, &l, &pkg->events, ld, error);
+  int rc = load_state(pkg, source, len, &l, &pkg->events, ld, error);
+  if (rc == 0 && ld->nruns > 0) {
+    pkg->runs = calloc(ld->nruns, sizeof *pkg->runs);
+    if (pkg->runs == NULL) rc = TD_ENOMEM;
+    for (size_t i = 0; pkg->runs != NULL && i < ld->nruns; i++) pkg->runs[i] = ld->runs[i];
+    pkg->nruns = pkg->runs != NULL ? ld->nruns : 0;
+  }
   if (rc == 0) {
     pkg->nregs = ld->n;
     pkg->regs = calloc(ld->n ? ld->n : 1, sizeof *pkg->regs);
@@ -193,7 +243,7 @@ int td__lua_package_load(const char *name, const char *source, size_t len, const
       pkg->regs[i].event_ref = ld->refs[i]; /* filter fns stay referenced but unused here */
       filters |= ld->regs[i].kind == TD_LUA_REG_FILTER;
     }
-    if (filters) rc = load_state(name, source, len, &l, &pkg->filters, ld, error);
+    if (filters) rc = load_state(pkg, source, len, &l, &pkg->filters, ld, error);
     if (filters && rc == 0 && !same_regs(pkg, ld)) {
       *error = message(name, "the top level registered differently on a second run; make it deterministic");
       rc = TD_EINVAL;
@@ -214,15 +264,30 @@ void td__lua_package_free(td__lua_package_t *pkg) {
   td__lua_state_free(pkg->events);
   td__lua_state_free(pkg->filters);
   free(pkg->regs);
+  free(pkg->runs);
   json_decref(pkg->dry_log);
   free(pkg);
 }
 
 int td__lua_package_filter_call(td__lua_package_t *pkg, const td__lua_reg_t *reg, struct td__ctx *ctx,
                                 const json_t *proposed, json_t **results, char **error) {
-  (void)ctx; /* read-only lookups for filters: the talent API (a later change) */
   if (pkg->filters == NULL || reg->kind != TD_LUA_REG_FILTER) return TD_EINVAL;
-  return td__lua_call_sync(pkg->filters, TD_LUA_CALL_FILTER, reg->filter_ref, proposed, results, error);
+  struct td__ctx *prev = pkg->filter_ctx;
+  pkg->filter_ctx = ctx; /* read-only lookups of the talent API run on it */
+  int rc = td__lua_call_sync(pkg->filters, TD_LUA_CALL_FILTER, reg->filter_ref, proposed, results, error);
+  pkg->filter_ctx = prev;
+  return rc;
+}
+
+int td__lua_package_run_call(td__lua_package_t *pkg, const char *name, const json_t *payload,
+                             td__lua_done_fn done, void *ud) {
+  uv_loop_t *loop = pkg->host.loop != NULL ? pkg->host.loop : pkg->loop;
+  if (loop == NULL) return TD_EINVAL;
+  for (size_t i = 0; i < pkg->nruns; i++)
+    if (strcmp(pkg->runs[i].name, name) == 0)
+      return td__lua_call_async(pkg->events, loop, TD_LUA_CALL_EVENT, pkg->runs[i].ref, payload, false, done,
+                                ud);
+  return TD_ENOTFOUND;
 }
 
 int td__lua_package_event_call(td__lua_package_t *pkg, const td__lua_reg_t *reg, uv_loop_t *loop,

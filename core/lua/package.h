@@ -10,6 +10,9 @@
  *       fields a table converted to JSON. At most 100 lines (with print) per call.
  *   talent.null   the JSON null (lua/json.h).
  * talent.on and talent.filter work only while the top level runs (at load).
+ * Phase 2 adds reads, actions, HTTP, schedules, a key/value store and the configuration:
+ * see lua/api.h and docs/rules-guide.md. talent.on_run(name, fn) (load only) names a
+ * handler for runs scheduled with talent.schedule.*.
  *
  * Two states per package. Filters run synchronously on the WRITER thread, events
  * asynchronously on the LOOP thread, and a lua_State must only ever be used by one thread:
@@ -31,6 +34,7 @@
 #include <uv.h>
 
 #include "auth/principal.h"
+#include "store/db.h"
 #include "lua/call.h"
 #include "lua/sandbox.h"
 
@@ -65,6 +69,12 @@ typedef struct td__lua_reg {
   struct td__lua_package *pkg;    /* back pointer, for the bridge */
 } td__lua_reg_t;
 
+/* A talent.on_run registration: the handler of scheduled runs "script.<package>.<name>". */
+typedef struct td__lua_run {
+  char name[TD_LUA_REG_NAME_MAX];
+  int ref; /* the fn in the events state */
+} td__lua_run_t;
+
 typedef struct td__lua_package {
   char name[TD_LUA_PACKAGE_MAX];
   td__lua_state_t *events;  /* loop thread only */
@@ -74,6 +84,10 @@ typedef struct td__lua_package {
   uv_loop_t *loop;     /* set by td__lua_bridge_register: where event calls run */
   td__lua_host_t host; /* copied at load */
   json_t *dry_log;     /* with host.dry_run: the actions calls would have taken (owned) */
+  td__lua_run_t *runs; /* talent.on_run registrations (events state) */
+  size_t nruns;
+  struct td__ctx *filter_ctx; /* the running filter call's transaction (writer thread) */
+  td__db_t *read_db;          /* when set (dry run), reads run synchronously on it */
 } td__lua_package_t;
 
 /* Loads source (len bytes, text only, copied) as package name ([a-z0-9_.-], 1..63 bytes)
@@ -98,5 +112,17 @@ int td__lua_package_filter_call(td__lua_package_t *pkg, const td__lua_reg_t *reg
  * with envelope (borrowed, converted before return); done as in call.h. */
 int td__lua_package_event_call(td__lua_package_t *pkg, const td__lua_reg_t *reg, uv_loop_t *loop,
                                const json_t *envelope, td__lua_done_fn done, void *ud);
+
+/* Calls the talent.on_run handler `name` of pkg (loop thread) with payload (borrowed),
+ * asynchronously on the package's loop (host.loop, else the bridge's) under the event
+ * budget; done as in call.h. For the scheduled-run handler "script.<package>.<name>" that
+ * the script manager registers (td__sched_register) and which calls this, then
+ * td__sched_finish from done. Returns 0, TD_ENOTFOUND (no such on_run), TD_EINVAL (no
+ * loop) or TD_ENOMEM. */
+int td__lua_package_run_call(td__lua_package_t *pkg, const char *name, const json_t *payload,
+                             td__lua_done_fn done, void *ud);
+
+/* The package whose state L belongs to (NULL for a bare sandbox state). */
+td__lua_package_t *td__lua_package_of(lua_State *L);
 
 #endif
