@@ -17,6 +17,7 @@
 #include "domain/users.h"
 #include "hooks/events.h"
 #include "hooks/registry.h"
+#include "lua/manager.h"
 #include "plugin/host.h"
 #include "sched/sched.h"
 #include "store/migrate.h"
@@ -42,6 +43,8 @@ static void usage(FILE *to) {
           "  routes  [--data DIR]               list every route (with the plugins enabled in DIR)\n"
           "  hooks   [--data DIR] [--config FILE] [--set k=v]  the resolved order of every hook\n"
           "  plugin  list|info NAME|enable NAME|disable NAME --data DIR [--config FILE]\n"
+          "  script  load FILE [--name N]|list|remove NAME --data DIR   Lua scripts (next start)\n"
+          "  script  dry-run FILE --data DIR [--since DATE]   what a script would have done\n"
           "  plugin  keygen PREFIX | sign PLUGIN_DIR KEYFILE   sign third-party plugins\n"
           "  validate SCHEMA.json [INSTANCE.json] check JSON (stdin by default) against a JSON Schema\n"
           "  version\n");
@@ -50,6 +53,7 @@ static void usage(FILE *to) {
 typedef struct options {
   const char *data, *listen, *config, *email, *name, *role;
   bool password_stdin;
+  const char *since; /* script dry-run --since */
   const char *sets[MAX_SETS];
   int set_count;
   const char *maps[MAX_SETS]; /* import --map HEADER:FIELD */
@@ -58,12 +62,17 @@ typedef struct options {
 } options_t;
 
 static int parse_options(int argc, char **argv, options_t *o) {
-  static const struct option longopts[] = {
-      {"data", required_argument, NULL, 'd'},   {"listen", required_argument, NULL, 'l'},
-      {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
-      {"email", required_argument, NULL, 'e'},  {"name", required_argument, NULL, 'n'},
-      {"role", required_argument, NULL, 'r'},   {"password-stdin", no_argument, NULL, 'p'},
-      {"map", required_argument, NULL, 'm'},    {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
+                                           {"listen", required_argument, NULL, 'l'},
+                                           {"config", required_argument, NULL, 'c'},
+                                           {"set", required_argument, NULL, 's'},
+                                           {"email", required_argument, NULL, 'e'},
+                                           {"name", required_argument, NULL, 'n'},
+                                           {"role", required_argument, NULL, 'r'},
+                                           {"password-stdin", no_argument, NULL, 'p'},
+                                           {"map", required_argument, NULL, 'm'},
+                                           {"since", required_argument, NULL, 'S'},
+                                           {NULL, 0, NULL, 0}};
   int ch;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -82,6 +91,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
       case 'n': o->name = optarg; break;
       case 'r': o->role = optarg; break;
       case 'p': o->password_stdin = true; break;
+      case 'S': o->since = optarg; break;
       case 'm':
         if (o->map_count == MAX_SETS) {
           fprintf(stderr, "talentd: at most %d --map options\n", MAX_SETS);
@@ -218,10 +228,13 @@ static int cmd_hooks(options_t *o) {
     json_t *scratch = td__openapi_build(&(const char *){NULL});
     td__plugins_boot(config, o->data, db, false, scratch, &plugins);
     json_decref(scratch);
+    td__lua_manager_start(db, config, true);
   }
   int rc = td__hooks_freeze(json_object_get(json_object_get(config, "hooks"), "order"));
   if (rc != 0) {
     fprintf(stderr, "talentd hooks: hooks.order in the configuration is invalid\n");
+    td__hooks_reset();
+    td__lua_manager_shutdown();
     td__plugins_free(plugins);
     if (db) td__db_close(db);
     json_decref(config);
@@ -233,6 +246,7 @@ static int cmd_hooks(options_t *o) {
   td__hooks_reset();
   td__event_subscribers_reset();
   td__sched_reset();
+  td__lua_manager_shutdown();
   td__plugins_free(plugins);
   if (db) td__db_close(db);
   json_decref(config);
@@ -257,6 +271,7 @@ static int cmd_routes(options_t *o) {
   td__hooks_reset();
   td__event_subscribers_reset();
   td__sched_reset();
+  td__lua_manager_shutdown();
   td__plugins_free(plugins);
   if (db) td__db_close(db);
   json_decref(config);
@@ -335,8 +350,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *cmd = argv[1];
-  bool two_words =
-      argc > 2 && (strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "import") == 0);
+  bool two_words = argc > 2 && (strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0 ||
+                                strcmp(cmd, "import") == 0 || strcmp(cmd, "script") == 0);
   const char *sub = two_words ? argv[2] : NULL;
   int shift = two_words ? 2 : 1;
   options_t o = {0};
@@ -360,6 +375,13 @@ int main(int argc, char **argv) {
     json_t *config = td__config_load(o.config, o.sets, o.set_count);
     if (config == NULL) return 2;
     int rc = td__cli_plugin(rest_count, rest, o.data ? o.data : "data", config);
+    json_decref(config);
+    return rc;
+  }
+  if (strcmp(cmd, "script") == 0) {
+    json_t *config = td__config_load(o.config, o.sets, o.set_count);
+    if (config == NULL) return 2;
+    int rc = td__cli_script(sub, rest_count, rest, o.data, o.name, o.since, config);
     json_decref(config);
     return rc;
   }

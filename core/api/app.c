@@ -22,6 +22,7 @@
 #include "domain/server_started.h"
 #include "domain/phone.h"
 #include "hooks/registry.h"
+#include "lua/manager.h"
 #include "sched/sched.h"
 #include "sched/stale_runner.h"
 #include "store/checkpointer.h"
@@ -119,6 +120,7 @@ static void close_walk(uv_handle_t *h, void *arg) {
  * cancelled callbacks run on their own loop turns, which must happen before uv_walk). */
 static void finish_stop(td__app_t *app) {
   uv_timer_stop(&app->stop_timer);
+  td__lua_manager_stop();
   td__delivery_stop(app->delivery);
   app->delivery = NULL;
   td__writer_stop(app->writer);
@@ -146,6 +148,7 @@ static void on_stop_deadline(uv_timer_t *t) {
           json_pack("{s:I}", "inflight", (json_int_t)td__http_server_inflight(app->http)));
   /* Writes already queued still finish (the writer drains), in-flight reads are answered
    * by nobody: the clients see a closed connection, never a half-write. */
+  td__lua_manager_stop();
   td__delivery_stop(app->delivery);
   app->delivery = NULL;
   if (app->writer) {
@@ -271,6 +274,8 @@ int td__app_serve(json_t *config) {
   td__plugins_boot(config, app->data_dir, db, true, app->openapi, &app->plugins);
   app->openapi_text = json_dumps(app->openapi, JSON_COMPACT | JSON_PRESERVE_ORDER);
   app->openapi_text_len = app->openapi_text ? strlen(app->openapi_text) : 0;
+  /* Lua scripts of the data directory: one that fails to load is logged and skipped. */
+  td__lua_manager_start(db, config, false);
   /* Every package registered its hooks while starting; from here the registry is read-only
    * (the writer thread reads it without locks). */
   if (td__hooks_freeze(json_object_get(json_object_get(config, "hooks"), "order")) != 0) {
@@ -299,6 +304,7 @@ int td__app_serve(json_t *config) {
   td__stale_register(config, app->loop, app->writer);
   td__sched_start(app->loop, app->writer, &app->sched);
   if (td__delivery_start(app->loop, app->writer, NULL, &app->delivery) != 0) app->delivery = NULL;
+  td__lua_manager_bind(app->loop, app->writer, app->net, app->delivery);
   app->login_limits = td__ratelimit_new(3600 * 1000);
 
   const char *listen = td__config_str(config, "listen", "127.0.0.1:8080");
@@ -343,10 +349,13 @@ int td__app_serve(json_t *config) {
   td__hooks_reset();
   td__event_subscribers_reset();
   td__sched_reset();
+  /* After the loop ended and the registry forgot them: no call of a script can run. */
+  td__lua_manager_shutdown();
   td__log(TD_LOG_INFO, "stopped", NULL);
   exit_code = 0;
 out:
   uv_loop_close(app->loop);
+  td__lua_manager_shutdown(); /* a no-op after a normal stop */
   td__plugins_free(app->plugins);
   td__ssrf_policy_free(app->outbound_policy);
   free(app->http);

@@ -85,6 +85,11 @@ struct td__call {
   char audit_id[TD_ID_MAX];
   bool denied;
 
+  /* Set by a write handler: runs on the loop thread after the call's transaction committed
+   * (rc 0, no problem), before the response is sent (live changes that must follow the
+   * stored state, e.g. script reloads). */
+  void (*after_commit)(td__call_t *call);
+
   void *state; /* handler-owned between the read and write parts */
   void (*state_free)(void *);
   td__read_op_t read_op;

@@ -289,6 +289,7 @@ static void done_write(void *arg, int rc) {
   /* After the commit, not inside it: a lookup racing the transaction cannot re-cache what
    * it just revoked. */
   if (rc == 0 && (call->route->flags & TD_ROUTE_AUTH_CHANGE)) td__auth_invalidate();
+  if (rc == 0 && call->problem == NULL && call->after_commit) call->after_commit(call);
   if (rc == TD_EIO || rc == TD_EBUSY) {
     /* The batch failed to commit (or we are stopping): nothing of the call is stored. */
     json_decref(call->result);

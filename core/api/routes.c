@@ -24,6 +24,8 @@ static const td__route_t *const tables[] = {
     td__routes_scheduled_runs,
     td__routes_deliveries,
     td__routes_plugins,
+    td__routes_hooks,
+    td__routes_scripts,
 };
 
 static td__route_t *all;

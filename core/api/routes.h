@@ -19,5 +19,7 @@ extern const td__route_t td__routes_events[];
 extern const td__route_t td__routes_scheduled_runs[];
 extern const td__route_t td__routes_deliveries[];
 extern const td__route_t td__routes_plugins[];
+extern const td__route_t td__routes_hooks[];
+extern const td__route_t td__routes_scripts[];
 
 #endif

@@ -19,4 +19,9 @@ int td__cli_import_candidates(const char *data_dir, const char *csv_path, const 
 #include <jansson.h>
 int td__cli_plugin(int argc, char **argv, const char *data_dir, const json_t *config);
 
+/* `talentd script load FILE [--name N] | list | remove NAME | dry-run FILE [--since DATE]`
+ * (argv: the words after the subcommand); config (borrowed) for the dry run. */
+int td__cli_script(const char *sub, int argc, char **argv, const char *data_dir, const char *name,
+                   const char *since, const json_t *config);
+
 #endif

@@ -103,3 +103,24 @@ int td__lua_bridge_register(td__lua_package_t *pkg, uv_loop_t *loop) {
   }
   return 0;
 }
+
+int td__lua_bridge_specs(td__lua_package_t *pkg, uv_loop_t *loop, td__hook_spec_t *specs, size_t max,
+                         size_t *n) {
+  pkg->loop = loop;
+  *n = 0;
+  for (size_t i = 0; i < pkg->nregs; i++) {
+    td__lua_reg_t *r = &pkg->regs[i];
+    if (*n == max) return TD_ENOMEM;
+    int rc = r->kind == TD_LUA_REG_EVENT
+                 ? td__event_spec(pkg->name, r->name, r->priority, lua_event, r, &specs[*n])
+                 : td__filter_spec(r->name, r->priority, r->fail_closed ? TD_HOOK_FAIL_CLOSED : 0, lua_filter,
+                                   r, &specs[*n]);
+    if (rc != 0) {
+      td__log(TD_LOG_ERROR, "script.register_failed",
+              json_pack("{s:s, s:s, s:i}", "package", pkg->name, "hook", r->name, "code", rc));
+      return rc;
+    }
+    (*n)++;
+  }
+  return 0;
+}

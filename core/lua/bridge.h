@@ -21,11 +21,18 @@
 
 #include <uv.h>
 
+#include "hooks/registry.h"
 #include "lua/package.h"
 
 /* Registers every registration of pkg (borrowed; must outlive the registry entries);
  * event calls will run on loop. Returns 0 or the first failing registry code (TD_EINVAL for
  * a bad pattern, TD_ECONFLICT, TD_EDENIED after the freeze), logged with the package. */
 int td__lua_bridge_register(td__lua_package_t *pkg, uv_loop_t *loop);
+
+/* The same registrations as specs for td__hooks_replace_package (live changes, loop thread):
+ * fills specs[0..*n) (at most max; the pointers in them borrow pkg, which must outlive the
+ * registry entries) and sets pkg's loop. Returns 0, TD_EINVAL (a bad name) or TD_ENOMEM (more than max). */
+int td__lua_bridge_specs(td__lua_package_t *pkg, uv_loop_t *loop, td__hook_spec_t *specs, size_t max,
+                         size_t *n);
 
 #endif

@@ -6,6 +6,11 @@ Figures printed (goals from the core issue; they are goals, not gates):
   (b) GET /api/v1/candidates?q=<two words>: p99 latency (goal <= 20 ms)
   (c) POST /api/v1/applications/{id}/moves, durable: moves/s (goal >= 5,000)
   (d) event-loop lag p99 during (a)-(c), from /metrics (goal <= 5 ms)
+  (f) durable moves with 10 Lua rules on application.stage_changed and 2 Lua filters on
+      application.before_stage_change, against (c): latency ratio (goal <= 1.3) and moves/s
+      (goal >= 5,000)
+  (g) GET p99 while a runaway rule (an endless loop on candidate.created) is being stopped,
+      against the GET p99 of (a) measured the same way (goal <= 2x)
   (e) event delivery to a local webhook receiver (the bare server) through the webhooks
       plugin: deliveries/s while draining the backlog of a burst of moves (goal >= 5,000)
 """
@@ -161,6 +166,49 @@ def metric(s, name):
     return int(m.group(1)) if m else 0
 
 
+RULE = 'talent.on("application.stage_changed", function(e) local d = e.data; return d.to_stage_id ~= nil end)\n'
+FILTERS = ('talent.filter("application.before_stage_change", function(p) return true end)\n',
+           'talent.filter("application.before_stage_change", function(p) if p.reason == "x" then '
+           'return false, "no" end end, {priority = 1})\n')
+RUNAWAY = 'talent.on("candidate.created", function(e) while true do end end)\n'
+
+
+def put_script(s, name, source):
+    r = s.request("PUT", "/api/v1/scripts/" + name, raw=source.encode(), headers={"Content-Type": "text/x-lua"})
+    assert r.status in (200, 201), r.raw
+
+
+def lua_rules(s, moves_lua, get_lua, auth, base_moves, base_get):
+    """(f) and (g): load rules live, measure moves again; then a runaway rule during GETs."""
+    for i in range(10):
+        put_script(s, "bench_rule_%d" % i, RULE)
+    for i, source in enumerate(FILTERS):
+        put_script(s, "bench_filter_%d" % i, source)
+    f = wrk("http://127.0.0.1:%d" % s.port, script=moves_lua, headers=auth + ["Content-Type: application/json"])
+    put_script(s, "bench_runaway", RUNAWAY)
+    stop = threading.Event()
+
+    def trigger():
+        conn = s.connect()
+        n = 0
+        while not stop.is_set():
+            s.post("/api/v1/candidates", {"first_name": "Run", "last_name": "Away%d" % n}, conn=conn)
+            n += 1
+            time.sleep(0.2)
+
+    t = threading.Thread(target=trigger)
+    t.start()
+    g = wrk("http://127.0.0.1:%d" % s.port, script=get_lua, headers=auth, duration="5s")
+    stop.set()
+    t.join()
+    p50 = lambda r: r["latency_ms"].get(50) or float("nan")
+    p99 = lambda r: r["latency_ms"].get(99) or float("nan")
+    return {"f_moves_per_s": f["rps"], "f_p50_ms": p50(f), "f_p99_ms": p99(f), "f_non2xx": f["non2xx"],
+            "f_p50_ratio": p50(f) / p50(base_moves), "f_p99_ratio": p99(f) / p99(base_moves),
+            "g_get_p99_ms": p99(g), "g_p99_ratio": p99(g) / p99(base_get), "g_non2xx": g["non2xx"],
+            "g_runaway_stopped": s.log().count("CPU budget")}
+
+
 def webhook_delivery(s, moves_lua, auth):
     """(e): restart with the webhooks plugin enabled and an endpoint on the bare server, make a
     burst of moves (one application.stage_changed event each), then time the drain."""
@@ -202,7 +250,7 @@ def main():
         apps, stages = seed_applications(s, ids)
         get_lua, search_lua, moves_lua = write_scripts(tmp, token, ids, apps, stages, words)
         auth = ["Authorization: Bearer " + token]
-        only = os.environ.get("TD_BENCH_ONLY", "abce")
+        only = os.environ.get("TD_BENCH_ONLY", "abcfe")
         empty = {"rps": 0.0, "latency_ms": {}, "non2xx": 0}
         ceiling = wrk("http://127.0.0.1:18931/", script=get_lua) if "a" in only else {"rps": 1.0}
         before = lag_histogram(s)
@@ -223,6 +271,8 @@ def main():
             "c_moves_per_s": c["rps"], "c_p99_ms": c["latency_ms"].get(99), "c_non2xx": c["non2xx"],
             "d_loop_lag_p99_ms": lag_p99(before, after),
         }
+        if "f" in only and "c" in only and "a" in only:
+            results.update(lua_rules(s, moves_lua, get_lua, auth, c, a))
         if "e" in only:
             results.update(webhook_delivery(s, moves_lua, auth))
         print(json.dumps(results, indent=2))
@@ -233,6 +283,11 @@ def main():
         print("(c) durable moves: %.0f/s (non-2xx %d); goal >= 5000" % (c["rps"], c["non2xx"]))
         print("(d) event-loop lag p99 under (a)-(c): <= %.1f ms (histogram bound); goal <= 5 ms" %
               results["d_loop_lag_p99_ms"])
+        if "f_moves_per_s" in results:
+            print("(f) moves with 10 Lua rules + 2 filters: %.0f/s, p50 %.2fx and p99 %.2fx of (c); goals <= 1.3x, >= 5000/s"
+                  % (results["f_moves_per_s"], results["f_p50_ratio"], results["f_p99_ratio"]))
+            print("(g) GET p99 while a runaway rule is stopped: %.1f ms = %.2fx (a)'s p99 (%d stops logged); goal <= 2x"
+                  % (results["g_get_p99_ms"], results["g_p99_ratio"], results["g_runaway_stopped"]))
         if "e" in only:
             print("(e) webhook deliveries draining %d events: %.0f/s (failed %d); goal >= 5000" %
                   (results["e_burst_moves"], results["e_drain_deliveries_per_s"], results["e_failed"]))

@@ -147,8 +147,13 @@ RULES = {
     "GET /api/v1/deliveries": Rule(200, ONLY_ADMIN),
     "POST /api/v1/deliveries/{id}/replay": Rule(200, ONLY_ADMIN),
     "GET /api/v1/plugins": Rule(200, ONLY_ADMIN),
+    "GET /api/v1/hooks": Rule(200, ONLY_ADMIN),
     "GET /api/v1/scheduled-runs": Rule(200, ONLY_ADMIN),
     "DELETE /api/v1/scheduled-runs/{id}": Rule(204, ONLY_ADMIN),
+    "GET /api/v1/scripts": Rule(200, ONLY_ADMIN),
+    "GET /api/v1/scripts/{name}": Rule(200, ONLY_ADMIN),
+    "PUT /api/v1/scripts/{name}": Rule(201, ONLY_ADMIN),
+    "DELETE /api/v1/scripts/{name}": Rule(204, ONLY_ADMIN),
 }
 
 
@@ -521,6 +526,13 @@ def build_request(s, route, role, rel):
             obj = None
         if obj is not None:
             p = p.replace("{id}", obj)
+    if "{name}" in p:
+        # Scripts: a fresh name per call; GET and DELETE find one stored by the admin first.
+        name = "perm_script_%d" % n()
+        if method in ("GET", "DELETE"):
+            expect_status(s.request("PUT", API + "/scripts/" + name, raw=b"-- nothing to do\n",
+                                    headers={"Content-Type": "text/x-lua"}), 201, "seed script")
+        p = p.replace("{name}", name)
     if "{stage_id}" in p:
         stage = F["extra_stage"][rel]
         if method == "DELETE":
@@ -565,7 +577,10 @@ def build_request(s, route, role, rel):
         expect_status(signed, 201, "sign in for logout")
         kw["role"] = None
         kw["headers"] = {"Cookie": session_cookie(signed.headers), "X-CSRF-Token": signed.json["csrf_token"]}
-    if route in ("POST /api/v1/candidates/{id}/attachments", "POST /api/v1/imports"):
+    if route == "PUT /api/v1/scripts/{name}":
+        kw["raw"] = b"-- a script that registers nothing\n"
+        kw.setdefault("headers", {})["Content-Type"] = "text/x-lua"
+    elif route in ("POST /api/v1/candidates/{id}/attachments", "POST /api/v1/imports"):
         if route == "POST /api/v1/imports":
             raw = ("first_name,last_name,email\nMat,Rix,matrix-import-%d@example.test\n" % i).encode()
             ctype = "text/csv"

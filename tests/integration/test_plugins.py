@@ -51,6 +51,16 @@ def test_states_in_the_admin_api(s):
         expect_status(s.get("/api/v1/plugins", role=role), 403)
 
 
+def test_hooks_admin_api(s):
+    rows = expect_status(s.get("/api/v1/hooks"), 200).json["data"]
+    mine = [(r["hook"], r["package"], r["position"], r["kind"]) for r in rows
+            if r["hook"] == "candidate.before_create"]
+    expect(mine == [("candidate.before_create", "veto_filter", 1, "filter"),
+                    ("candidate.before_create", "slow_hook", 2, "filter")], mine)
+    expect(all(r["breaker"] == "closed" for r in rows), rows)
+    expect_status(s.get("/api/v1/hooks", role="recruiter"), 403)
+
+
 def test_failing_init_leaves_nothing_registered(s):
     out = s.cli("hooks", "--data", s.data, *SERVER_ARGS)
     expect("failing_init" not in out and "wrong_abi" not in out, out)
