@@ -214,68 +214,61 @@ static void print_hook_entry(const td__hook_entry_t *e, size_t position, void *a
   (*count)++;
 }
 
-/* `talentd hooks`: the resolved order of every hook with its owning package. */
-static int cmd_hooks(options_t *o) {
-  json_t *config = td__config_load(o->config, o->sets, o->set_count);
-  if (config == NULL) return 2;
-  td__db_t *db = NULL;
-  td__plugins_t *plugins = NULL;
-  if (o->data) {
-    if (td__cli_open_store(o->data, &db) != 0) {
-      json_decref(config);
-      return 1;
-    }
-    json_t *scratch = td__openapi_build(&(const char *){NULL});
-    td__plugins_boot(config, o->data, db, false, scratch, &plugins);
-    json_decref(scratch);
-    td__lua_manager_start(db, config, true);
-  }
-  int rc = td__hooks_freeze(json_object_get(json_object_get(config, "hooks"), "order"));
-  if (rc != 0) {
-    fprintf(stderr, "talentd hooks: hooks.order in the configuration is invalid\n");
-    td__hooks_reset();
-    td__lua_manager_shutdown();
-    td__plugins_free(plugins);
-    if (db) td__db_close(db);
-    json_decref(config);
-    return 1;
-  }
-  int count = 0;
-  td__hooks_list(print_hook_entry, &count);
-  if (count == 0) printf("no hooks registered (no plugin or script is enabled)\n");
+/* What the CLI loads to show a data directory's hooks and routes: its database, enabled
+ * plugins (without their migrations) and, for hooks, its scripts (list only, no loop). */
+typedef struct extensions {
+  json_t *config;
+  td__db_t *db;
+  td__plugins_t *plugins;
+} extensions_t;
+
+static int extensions_load(options_t *o, bool scripts, extensions_t *x) {
+  *x = (extensions_t){0};
+  x->config = td__config_load(o->config, o->sets, o->set_count);
+  if (x->config == NULL) return 2;
+  if (o->data == NULL) return 0;
+  if (td__cli_open_store(o->data, &x->db) != 0) return 1;
+  json_t *scratch = td__openapi_build(&(const char *){NULL});
+  td__plugins_boot(x->config, o->data, x->db, false, scratch, &x->plugins);
+  json_decref(scratch);
+  if (scripts) td__lua_manager_start(x->db, x->config, true);
+  return 0;
+}
+
+static void extensions_unload(extensions_t *x) {
   td__hooks_reset();
   td__event_subscribers_reset();
   td__sched_reset();
   td__lua_manager_shutdown();
-  td__plugins_free(plugins);
-  if (db) td__db_close(db);
-  json_decref(config);
-  return 0;
+  td__plugins_free(x->plugins);
+  if (x->db) td__db_close(x->db);
+  json_decref(x->config);
+}
+
+/* `talentd hooks`: the resolved order of every hook with its owning package. */
+static int cmd_hooks(options_t *o) {
+  extensions_t x;
+  int rc = extensions_load(o, true, &x);
+  if (rc == 0 && td__hooks_freeze(json_object_get(json_object_get(x.config, "hooks"), "order")) != 0) {
+    fprintf(stderr, "talentd hooks: hooks.order in the configuration is invalid\n");
+    rc = 1;
+  }
+  int count = 0;
+  if (rc == 0) td__hooks_list(print_hook_entry, &count);
+  if (rc == 0 && count == 0) printf("no hooks registered (no plugin or script is enabled)\n");
+  extensions_unload(&x);
+  return rc;
 }
 
 /* Prints "METHOD PATTERN" for every route, for tests and for people. */
 static int cmd_routes(options_t *o) {
-  td__db_t *db = NULL;
-  td__plugins_t *plugins = NULL;
-  json_t *config = td__config_load(o->config, o->sets, o->set_count);
-  if (config == NULL) return 2;
-  /* With --data, the routes of the plugins enabled there too. */
-  if (o->data && td__cli_open_store(o->data, &db) == 0) {
-    json_t *scratch = td__openapi_build(&(const char *){NULL});
-    td__plugins_boot(config, o->data, db, false, scratch, &plugins);
-    json_decref(scratch);
-  }
+  extensions_t x;
+  int rc = extensions_load(o, false, &x); /* with --data, the routes of its plugins too */
   size_t count = 0;
-  const td__route_t *routes = td__routes(&count);
+  const td__route_t *routes = rc == 0 ? td__routes(&count) : NULL;
   for (size_t i = 0; i < count; i++) printf("%s %s\n", routes[i].method, routes[i].pattern);
-  td__hooks_reset();
-  td__event_subscribers_reset();
-  td__sched_reset();
-  td__lua_manager_shutdown();
-  td__plugins_free(plugins);
-  if (db) td__db_close(db);
-  json_decref(config);
-  return 0;
+  extensions_unload(&x);
+  return rc;
 }
 
 static int cmd_openapi(void) {

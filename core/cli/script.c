@@ -10,46 +10,22 @@
 #include "cli/cli.h"
 #include "lua/dry_run.h"
 #include "lua/manager.h"
+#include "lua/script_file.h"
 #include "talentd/types.h"
 #include "util/mem.h"
 #include "util/time.h"
 
-/* Reads a whole file of at most max bytes; NULL with a message on failure. */
+/* Reads a script file for the CLI, saying why it cannot. */
 static char *read_file(const char *path, size_t max, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "talentd script: cannot open %s: %s\n", path, strerror(errno));
-    return NULL;
-  }
-  char *buf = td__xmalloc(max + 2);
-  size_t n = fread(buf, 1, max + 1, f);
-  bool failed = ferror(f) != 0;
-  fclose(f);
-  if (failed || n > max || memchr(buf, '\0', n) != NULL) {
-    fprintf(stderr, "talentd script: %s is %s\n", path,
-            failed    ? "unreadable"
-            : n > max ? "larger than 256 KiB"
-                      : "not text");
-    free(buf);
-    return NULL;
-  }
-  buf[n] = '\0';
-  *len = n;
-  return buf;
-}
-
-/* The script name from a file name: its base name without ".lua". */
-static void name_of(const char *path, char *out, size_t size) {
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
-  size_t n = strlen(base);
-  if (n > 4 && strcmp(base + n - 4, ".lua") == 0) n -= 4;
-  snprintf(out, size, "%.*s", (int)n, base);
+  char why[512];
+  char *src = td__script_file_read(path, max, len, why, sizeof why);
+  if (src == NULL) fprintf(stderr, "talentd script: %s\n", why);
+  return src;
 }
 
 static int cmd_load(const char *data_dir, const char *file, const char *name_opt) {
   char name[TD_LUA_PACKAGE_MAX];
-  name_of(file, name, sizeof name);
+  td__script_file_name(file, name, sizeof name);
   if (name_opt) snprintf(name, sizeof name, "%s", name_opt);
   if (!td__script_name_valid(name)) {
     fprintf(stderr,

@@ -8,47 +8,25 @@
 
 #include "domain/event_feed.h"
 #include "hooks/events.h"
+#include "lua/manager.h"
 #include "lua/package.h"
+#include "lua/script_file.h"
 #include "store/db.h"
 #include "talentd/types.h"
 #include "util/time.h"
 
-#define SOURCE_MAX (256 * 1024)
-
-static char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return NULL;
-  char *buf = malloc(SOURCE_MAX + 1);
-  size_t n = buf != NULL ? fread(buf, 1, SOURCE_MAX + 1, f) : 0;
-  fclose(f);
-  if (buf == NULL || n > SOURCE_MAX) {
-    free(buf);
-    return NULL;
+/* The role of the manifest header (default recruiter; a malformed header loads nothing,
+ * like the server would refuse it). */
+static int manifest_role(const char *src, size_t len, td__role_t *role, FILE *out) {
+  td__script_manifest_t m;
+  char *error = NULL;
+  if (td__script_manifest_parse(src, len, &m, &error) != 0) {
+    fprintf(out, "error: %s\n", error ? error : "bad manifest header");
+    free(error);
+    return TD_EINVAL;
   }
-  buf[n] = '\0';
-  *len = n;
-  return buf;
-}
-
-/* The name from the file name ("rules/auto-tag.lua" -> "auto-tag"). */
-static void script_name(const char *path, char *name, size_t size) {
-  const char *base = strrchr(path, '/');
-  base = base != NULL ? base + 1 : path;
-  snprintf(name, size, "%s", base);
-  size_t n = strlen(name);
-  if (n > 4 && strcmp(name + n - 4, ".lua") == 0) name[n - 4] = '\0';
-}
-
-/* The role of the manifest header `-- talentd: {"role": "..."}` (default recruiter). */
-static td__role_t manifest_role(const char *src) {
-  const char *prefix = "-- talentd:";
-  if (strncmp(src, prefix, strlen(prefix)) != 0) return TD_ROLE_RECRUITER;
-  const char *nl = strchr(src, '\n');
-  size_t len = nl != NULL ? (size_t)(nl - src) : strlen(src);
-  json_t *m = json_loadb(src + strlen(prefix), len - strlen(prefix), 0, NULL);
-  td__role_t role = td__role_parse(json_string_value(json_object_get(m, "role")));
-  json_decref(m);
-  return role != TD_ROLE_NONE ? role : TD_ROLE_RECRUITER;
+  *role = m.role;
+  return 0;
 }
 
 typedef struct one_call {
@@ -136,13 +114,15 @@ static int replay_all(td__lua_package_t *pkg, td__db_t *db, uv_loop_t *loop, int
 int td__lua_dry_run(const json_t *config, const char *data_dir, const char *script_path, int64_t since_ms,
                     FILE *out) {
   size_t len;
-  char *src = read_file(script_path, &len);
+  char why[512];
+  char *src =
+      td__script_file_read(script_path, td__lua_limits_default().load_max_bytes, &len, why, sizeof why);
   if (src == NULL) {
-    fprintf(out, "error: cannot read %s (missing, or larger than 256 KiB)\n", script_path);
+    fprintf(out, "error: %s\n", why);
     return TD_EIO;
   }
   char name[TD_LUA_PACKAGE_MAX], path[4096];
-  script_name(script_path, name, sizeof name);
+  td__script_file_name(script_path, name, sizeof name);
   snprintf(path, sizeof path, "%s/talentd.db", data_dir);
   td__db_t *db = NULL;
   if (td__db_open(path, TD_DB_READONLY, &db) != 0) {
@@ -150,10 +130,16 @@ int td__lua_dry_run(const json_t *config, const char *data_dir, const char *scri
     free(src);
     return TD_EIO;
   }
+  td__role_t role = TD_ROLE_RECRUITER;
+  if (manifest_role(src, len, &role, out) != 0) {
+    free(src);
+    td__db_close(db);
+    return TD_EINVAL;
+  }
   uv_loop_t loop;
   uv_loop_init(&loop);
   td__lua_host_t host = {.loop = &loop, .dry_run = true};
-  host.principal.role = manifest_role(src);
+  host.principal.role = role;
   host.principal.via = TD_VIA_SYSTEM;
   host.config = json_object_get(json_object_get(config, "scripts"), name);
   td__lua_package_t *pkg = NULL;

@@ -191,6 +191,34 @@ def test_cli_load_list_remove(s):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_cli_dry_run_commits_nothing(s):
+    import os
+    import tempfile
+    cand = expect_status(s.post("/api/v1/candidates", {"first_name": "Dry", "last_name": "Run"}), 201).json
+    d = tempfile.mkdtemp(prefix="talentd-dry-run-")
+    try:
+        path = os.path.join(d, "dry_tagger.lua")
+        with open(path, "w") as f:
+            f.write('talent.on("candidate.created", function(e)\n'
+                    '  talent.tag(e.subject.id, "would-tag")\n'
+                    '  talent.note(e.subject.id, "hello")\n'
+                    'end)\n')
+        before = s.db_query("SELECT (SELECT count(*) FROM activities), (SELECT count(*) FROM audit_log),"
+                            " (SELECT count(*) FROM events)")
+        out = s.cli("script", "dry-run", path, "--data", s.data)
+        line = [l for l in out.splitlines() if cand["id"] in l]
+        expect(line and '"tag"' in line[0] and "would-tag" in line[0] and '"note"' in line[0],
+               "the would-be actions of the candidate's event", out[-2000:])
+        after = s.db_query("SELECT (SELECT count(*) FROM activities), (SELECT count(*) FROM audit_log),"
+                           " (SELECT count(*) FROM events)")
+        expect(before == after, "a dry run commits nothing", before, after)
+        got = expect_status(s.get("/api/v1/candidates/" + cand["id"]), 200).json
+        expect("would-tag" not in got["tags"], got["tags"])
+    finally:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_startup_loads_and_skips_broken(s):
     """A stored script loads at the next start; one that fails is skipped with its error."""
     expect_status(put(s, "boot_tagger", TAGGER_V1), 201)
