@@ -253,9 +253,32 @@ static void finish_async(call_t *c) {
   uv_close((uv_handle_t *)&c->timer, on_closed);
 }
 
+/* The loop's time for Lua: a token bucket shared by every async call (they all run on the
+ * loop thread). It fills at loop_share_percent of wall time, up to two slices, and each
+ * slice spends what it used. Short handlers cost little and run at once, one after the
+ * other; runaway ones get at most the share, and the loop serves requests the rest of the
+ * time (between slices it spins through its idle phase, polling I/O without waiting). */
+static struct { int64_t tokens_ns, at_ns; } share;
+
+static bool may_run_slice(const td__lua_limits_t *l, int64_t now) {
+  int64_t cap = 2 * l->slice_us * 1000;
+  if (share.at_ns == 0)
+    share.tokens_ns = cap;
+  else
+    share.tokens_ns += (now - share.at_ns) * l->loop_share_percent / 100;
+  share.at_ns = now;
+  if (share.tokens_ns > cap) share.tokens_ns = cap;
+  return share.tokens_ns > 0;
+}
+
 static void on_idle(uv_idle_t *h) {
   call_t *c = h->data;
-  if (!c->done_flag && !c->waiting) run_slice(c);
+  if (!c->done_flag && !c->waiting) {
+    int64_t start = (int64_t)td__time_mono_ns();
+    if (!may_run_slice(&c->s->limits, start)) return;
+    run_slice(c);
+    share.tokens_ns -= (int64_t)td__time_mono_ns() - start;
+  }
   if (c->done_flag) finish_async(c);
 }
 

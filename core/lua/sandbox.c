@@ -22,6 +22,7 @@ td__lua_limits_t td__lua_limits_default(void) {
       .event_wall_ms = 30000,
       .load_cpu_ms = 500,
       .slice_us = 2000,
+      .loop_share_percent = 25,
       .unyielding_ms = 50,
       .hook_instructions = 1000,
       .load_max_bytes = 256 * 1024,
@@ -44,6 +45,7 @@ void td__lua_limits_fill(td__lua_limits_t *limits) {
   FILL(event_wall_ms);
   FILL(load_cpu_ms);
   FILL(slice_us);
+  FILL(loop_share_percent);
   FILL(unyielding_ms);
   FILL(hook_instructions);
   FILL(load_max_bytes);

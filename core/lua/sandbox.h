@@ -53,6 +53,8 @@ typedef struct td__lua_limits {
   int64_t event_wall_ms;  /* wall per event call (default 30,000) */
   int64_t load_cpu_ms;    /* CPU for the package's top level (default 500) */
   int64_t slice_us;       /* an async call gives the loop back after this long (default 2,000) */
+  int loop_share_percent; /* of the loop's time all async calls may use together when busy
+                             (default 25): a runaway rule cannot starve the API */
   int64_t unyielding_ms;  /* longest an async call may run unable to yield (default 50) */
   int hook_instructions;  /* VM instructions between hook ticks (default 1,000) */
   size_t load_max_bytes;  /* package source and load() text (default 256 KiB) */
