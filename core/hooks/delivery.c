@@ -85,6 +85,8 @@ typedef struct scan {
   td__delivery_t *d;
   uint64_t seq;
   int64_t now;
+  size_t nsubs;     /* subscribers when submitted (the list only grows, between scans) */
+  bool *active;     /* per subscriber, when submitted: not dropped by a live change */
   int *limits;      /* per subscriber: due rows wanted */
   int64_t *advance; /* per subscriber: new cursor, or 0 */
   pair_t *pairs;
@@ -149,8 +151,8 @@ static void add_pair(scan_t *s, int64_t event_rowid, size_t sub) {
 static int scan_new_events(td__db_t *db, scan_t *s, const int64_t *cursors) {
   const td__delivery_t *d = s->d;
   int64_t from = INT64_MAX, last = 0;
-  for (size_t i = 0; i < d->nsubs; i++)
-    if (d->subs[i].entry && cursors[i] < from) from = cursors[i];
+  for (size_t i = 0; i < s->nsubs; i++)
+    if (s->active[i] && cursors[i] < from) from = cursors[i];
   td__stmt_t *st = td__db_stmt(db, "SELECT rowid, type FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_int(st, 1, from);
@@ -159,12 +161,12 @@ static int scan_new_events(td__db_t *db, scan_t *s, const int64_t *cursors) {
   while ((rc = td__stmt_step(st)) == 1) {
     last = td__stmt_int(st, 0);
     const char *type = td__stmt_text(st, 1);
-    for (size_t i = 0; i < d->nsubs; i++)
-      if (d->subs[i].entry && cursors[i] < last && td__event_pattern_match(sub_hook(d, i), type))
+    for (size_t i = 0; i < s->nsubs; i++)
+      if (s->active[i] && cursors[i] < last && td__event_pattern_match(sub_hook(d, i), type))
         add_pair(s, last, i);
   }
   if (rc < 0) return rc;
-  for (size_t i = 0; i < d->nsubs; i++) s->advance[i] = d->subs[i].entry && cursors[i] < last ? last : 0;
+  for (size_t i = 0; i < s->nsubs; i++) s->advance[i] = s->active[i] && cursors[i] < last ? last : 0;
   return 0;
 }
 
@@ -196,9 +198,9 @@ static int scan_due(td__db_t *db, scan_t *s, size_t i) {
 static int scan_run(td__db_t *db, void *arg) {
   scan_t *s = arg;
   const td__delivery_t *d = s->d;
-  int64_t *cursors = td__xcalloc(d->nsubs, sizeof *cursors);
+  int64_t *cursors = td__xcalloc(s->nsubs, sizeof *cursors);
   int rc = 0;
-  for (size_t i = 0; i < d->nsubs && rc == 0; i++) {
+  for (size_t i = 0; i < s->nsubs && rc == 0; i++) {
     td__stmt_t *st =
         td__db_stmt(db, "SELECT last_event_rowid FROM delivery_cursors WHERE package = ? AND hook = ?");
     if (st == NULL) {
@@ -216,7 +218,7 @@ static int scan_run(td__db_t *db, void *arg) {
     td__stmt_reset(st);
   }
   if (rc == 0) rc = scan_new_events(db, s, cursors);
-  for (size_t i = 0; i < d->nsubs && rc == 0; i++)
+  for (size_t i = 0; i < s->nsubs && rc == 0; i++)
     if (s->limits[i] > 0) rc = scan_due(db, s, i);
   free(cursors);
   return rc;
@@ -474,6 +476,7 @@ static void scan_free(scan_t *s) {
   free(s->pairs);
   free(s->advance);
   free(s->limits);
+  free(s->active);
   free(s);
 }
 
@@ -485,7 +488,7 @@ static void scan_done(void *arg, int rc) {
   if (rc == 0 && !d->stopping) {
     forget_settled(d, s->seq);
     bool any = s->npairs > 0;
-    for (size_t i = 0; i < d->nsubs && !any; i++) any = s->advance[i] != 0;
+    for (size_t i = 0; i < s->nsubs && !any; i++) any = s->advance[i] != 0;
     if (any) { /* arrays handed over to the write */
       materialize_submit(d, false, s->advance, s->pairs, s->npairs);
       s->advance = NULL;
@@ -510,9 +513,12 @@ static void scan_submit(td__delivery_t *d) {
   s->d = d;
   s->seq = ++d->scan_seq;
   s->now = td__time_now_ms();
+  s->nsubs = d->nsubs;
+  s->active = td__xcalloc(d->nsubs, sizeof *s->active);
   s->limits = td__xcalloc(d->nsubs, sizeof *s->limits);
   s->advance = td__xcalloc(d->nsubs, sizeof *s->advance);
   for (size_t i = 0; i < d->nsubs; i++) {
+    s->active[i] = d->subs[i].entry != NULL;
     const sub_t *sub = &d->subs[i];
     bool closed = !sub->open || (s->now >= sub->open_until && !sub->trial);
     int free_slots = d->cfg.inflight_cap - sub->inflight;
@@ -565,7 +571,8 @@ static void order_subs(td__delivery_t *d) {
 
 typedef struct resync {
   td__delivery_t *d;
-  bool added;
+  bool added;  /* the registry has subscribers the list lacks */
+  bool append; /* add them now */
 } resync_t;
 
 static sub_t *find_sub(td__delivery_t *d, const char *package, const char *hook) {
@@ -574,8 +581,9 @@ static sub_t *find_sub(td__delivery_t *d, const char *package, const char *hook)
   return NULL;
 }
 
-/* A subscriber of the current registry: the same (package, pattern) keeps its state and
- * index (in-flight deliveries refer to it), a new one is appended. */
+/* A subscriber of the current registry: the same (package, pattern) gets the new entry and
+ * keeps its state and index (in-flight deliveries refer to it); a new one is noted, and
+ * appended when append is set. */
 static void resync_one(const td__hook_entry_t *entry, size_t position, void *arg) {
   (void)position;
   resync_t *r = arg;
@@ -585,21 +593,27 @@ static void resync_one(const td__hook_entry_t *entry, size_t position, void *arg
     sub->entry = (td__hook_entry_t *)entry;
     return;
   }
+  r->added = true;
+  if (!r->append) return;
   r->d->subs = td__xrealloc(r->d->subs, (r->d->nsubs + 1) * sizeof *r->d->subs);
   r->d->subs[r->d->nsubs++] = sub_from_entry((td__hook_entry_t *)entry);
-  r->added = true;
 }
 
-/* Applies a registry change once no scan or write (which read the subscriber list on other
- * threads) is running. Dropped subscribers keep their index with entry NULL: never called
- * again, their pending rows stay for the admin to see. New ones get a cursor at the end of
- * the outbox first (ready waits for it). */
-static void maybe_resync(td__delivery_t *d) {
-  if (!d->resync_pending || d->scanning || d->materializing || d->stopping) return;
-  d->resync_pending = false;
+/* Points every subscriber at the current registry's entry, or NULL when its package dropped
+ * it: never called again, its pending rows stay for the admin to see. Done at once, so no
+ * entry the registry retires is used after the change (other threads never read entries:
+ * scans carry their own active flags). With append, subscribers new to the list are added:
+ * that grows the list, which scans and writes read on other threads, so it waits until
+ * none is running; new ones get a cursor at the end of the outbox first (ready waits). */
+static void apply_resync(td__delivery_t *d, bool append) {
   for (size_t i = 0; i < d->nsubs; i++) d->subs[i].entry = NULL;
-  resync_t r = {d, false};
+  resync_t r = {d, false, append};
   td__hooks_list(resync_one, &r);
+  if (!append) {
+    d->resync_pending = r.added;
+    return;
+  }
+  d->resync_pending = false;
   if (r.added) {
     d->ready = false;
     materialize_submit(d, true, NULL, NULL, 0);
@@ -610,9 +624,14 @@ static void maybe_resync(td__delivery_t *d) {
   }
 }
 
+static void maybe_resync(td__delivery_t *d) {
+  if (!d->resync_pending || d->scanning || d->materializing || d->stopping) return;
+  apply_resync(d, true);
+}
+
 void td__delivery_resync(td__delivery_t *d) {
   if (d == NULL || d->stopping) return;
-  d->resync_pending = true;
+  apply_resync(d, false);
   maybe_resync(d);
 }
 

@@ -63,8 +63,10 @@ int td__delivery_start_with(uv_loop_t *loop, td__writer_t *writer, const char *d
  * loop (run the loop until it is idle). NULL is a no-op. */
 void td__delivery_stop(td__delivery_t *d);
 
-/* Follows a live registry change (td__hooks_replace_package): new subscribers start at the
- * end of the outbox, dropped ones are no longer called; on the loop thread. */
+/* Follows a live registry change (td__hooks_replace_package): call it on the loop thread
+ * right after the change, before the retired entries are freed. On return no subscriber
+ * refers to a retired entry (dropped ones are never called again); new subscribers are
+ * added once no scan is running and start at the end of the outbox. */
 void td__delivery_resync(td__delivery_t *d);
 
 /* --- store functions for the admin API (any connection; the writer's for replay) --- */

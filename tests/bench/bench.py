@@ -129,6 +129,27 @@ def seed_applications(s, ids):
     return apps, stages
 
 
+# Each wrk thread moves its own half of the applications, round-robin between two stages.
+MOVES_LUA = ('local apps = {%s}\nlocal stages = {"%s", "%s"}\nlocal counter = 1\n'
+             'local threads = {}\nsetup = function(thread) thread:set("id", counter); counter = counter + 1 end\n'
+             'init = function(args) n = 0 end\n'
+             'request = function()\n'
+             ' local half = math.floor(#apps / 2)\n'
+             ' local k = (n %% half) + 1 + (id - 1) * half\n'
+             ' local round = math.floor(n / half)\n'
+             ' n = n + 1\n'
+             ' local body = \'{"to_stage_id":"\' .. stages[(round %% 2) + 1] .. \'"}\'\n'
+             ' return wrk.format("POST", "/api/v1/applications/" .. apps[k] .. "/moves", nil, body)\nend\n')
+
+
+def moves_script(tmp, name, apps, stage_a, stage_b):
+    """A wrk script moving each application back and forth between two stages."""
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(MOVES_LUA % (",".join('"%s"' % a for a in apps), stage_a, stage_b))
+    return path
+
+
 def write_scripts(tmp, token, ids, apps, stages, words):
     get_lua = os.path.join(tmp, "get.lua")
     with open(get_lua, "w") as f:
@@ -145,19 +166,7 @@ def write_scripts(tmp, token, ids, apps, stages, words):
                 % ",".join('"%s"' % p for p in pairs))
     # Each wrk thread moves its own half of the applications, round-robin between two stages,
     # so no application is moved twice at once.
-    moves_lua = os.path.join(tmp, "moves.lua")
-    with open(moves_lua, "w") as f:
-        f.write('local apps = {%s}\nlocal stages = {"%s", "%s"}\nlocal counter = 1\n'
-                'local threads = {}\nsetup = function(thread) thread:set("id", counter); counter = counter + 1 end\n'
-                'init = function(args) n = 0 end\n'
-                'request = function()\n'
-                ' local half = math.floor(#apps / 2)\n'
-                ' local k = (n %% half) + 1 + (id - 1) * half\n'
-                ' local round = math.floor(n / half)\n'
-                ' n = n + 1\n'
-                ' local body = \'{"to_stage_id":"\' .. stages[(round %% 2) + 1] .. \'"}\'\n'
-                ' return wrk.format("POST", "/api/v1/applications/" .. apps[k] .. "/moves", nil, body)\nend\n'
-                % (",".join('"%s"' % a for a in apps), stages[2], stages[3]))
+    moves_lua = moves_script(tmp, "moves.lua", apps, stages[2], stages[3])
     return get_lua, search_lua, moves_lua
 
 
@@ -179,13 +188,30 @@ def put_script(s, name, source):
     assert r.status in (200, 201), r.raw
 
 
+def settle(s, quiet_s=1.0, limit_s=120):
+    """Waits until no delivery has completed for quiet_s (the dispatcher has caught up)."""
+    last, since, deadline = -1, time.time(), time.time() + limit_s
+    while time.time() < deadline:
+        now = metric(s, "td_event_deliveries_ok_total") + metric(s, "td_event_deliveries_failed_total")
+        if now != last:
+            last, since = now, time.time()
+        elif time.time() - since >= quiet_s:
+            return
+        time.sleep(0.2)
+
+
 def lua_rules(s, moves_lua, get_lua, auth, base_moves, base_get):
+    # After (c) every application sits in one of (c)'s two stages: (f) moves between two others.
     """(f) and (g): load rules live, measure moves again; then a runaway rule during GETs."""
     for i in range(10):
         put_script(s, "bench_rule_%d" % i, RULE)
     for i, source in enumerate(FILTERS):
         put_script(s, "bench_filter_%d" % i, source)
     f = wrk("http://127.0.0.1:%d" % s.port, script=moves_lua, headers=auth + ["Content-Type: application/json"])
+    # (g) on its own: the rules of (f) removed and their backlog of deliveries settled first.
+    for name in ["bench_rule_%d" % i for i in range(10)] + ["bench_filter_0", "bench_filter_1"]:
+        assert s.delete("/api/v1/scripts/" + name).status == 204
+    settle(s)
     put_script(s, "bench_runaway", RUNAWAY)
     stop = threading.Event()
 
@@ -208,6 +234,7 @@ def lua_rules(s, moves_lua, get_lua, auth, base_moves, base_get):
         stopped = sum("budget" in (d["last_error"] or "") for d in
                       s.get("/api/v1/deliveries?subscriber=bench_runaway&limit=100").json["data"])
         time.sleep(0.5)
+    assert s.delete("/api/v1/scripts/bench_runaway").status == 204
     p50 = lambda r: r["latency_ms"].get(50) or float("nan")
     p99 = lambda r: r["latency_ms"].get(99) or float("nan")
     return {"f_moves_per_s": f["rps"], "f_p50_ms": p50(f), "f_p99_ms": p99(f), "f_non2xx": f["non2xx"],
@@ -239,13 +266,14 @@ def webhook_delivery(s):
     db.close()
     s.start(*args)
     start_ok = metric(s, "td_event_deliveries_ok_total")
+    start_failed = metric(s, "td_event_deliveries_failed_total")
     t0 = time.time()
     while metric(s, "td_event_deliveries_ok_total") - start_ok < n and time.time() - t0 < 300:
         time.sleep(0.1)
     elapsed = time.time() - t0
     delivered = metric(s, "td_event_deliveries_ok_total") - start_ok
     return {"e_events": n, "e_delivered": delivered, "e_seconds": elapsed, "e_deliveries_per_s": delivered / elapsed,
-            "e_failed": metric(s, "td_event_deliveries_failed_total")}
+            "e_failed": metric(s, "td_event_deliveries_failed_total") - start_failed}
 
 
 def main():
@@ -282,7 +310,8 @@ def main():
             "d_loop_lag_p99_ms": lag_p99(before, after),
         }
         if "f" in only and "c" in only and "a" in only:
-            results.update(lua_rules(s, moves_lua, get_lua, auth, c, a))
+            moves_f = moves_script(tmp, "moves_f.lua", apps, stages[1], stages[4])
+            results.update(lua_rules(s, moves_f, get_lua, auth, c, a))
         if "e" in only:
             results.update(webhook_delivery(s))
         print(json.dumps(results, indent=2))
@@ -301,6 +330,9 @@ def main():
         if "e" in only:
             print("(e) webhook deliveries: %d events in %.1f s = %.0f/s (failed %d); goal >= 5000" %
                   (results["e_delivered"], results["e_seconds"], results["e_deliveries_per_s"], results["e_failed"]))
+    except Exception:
+        print("--- server log tail ---\n" + s.log()[-3000:])
+        raise
     finally:
         s.cleanup()
         bare.terminate()

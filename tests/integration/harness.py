@@ -214,6 +214,23 @@ def expect_problem(resp, status, pointer=None):
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
+_fixture_seq = iter(range(1, 10**9))
+
+
+def new_application(s, job, to_stage=None):
+    """A new candidate applied to job (source referral), then moved to the job's stage of type
+    to_stage when given. Returns the application as the API answered."""
+    n = next(_fixture_seq)
+    cand = expect_status(s.post("/api/v1/candidates", {"first_name": "Fixture%d" % n, "last_name": "Case",
+                                                       "emails": ["fixture%d@example.test" % n]}), 201).json
+    app = expect_status(s.post("/api/v1/applications", {"candidate_id": cand["id"], "job_id": job["id"],
+                                                        "source": "referral"}), 201).json
+    if to_stage:
+        stage = next(st["id"] for st in job["stages"] if st["type"] == to_stage)
+        app = expect_status(s.post("/api/v1/applications/%s/moves" % app["id"], {"to_stage_id": stage}), 200).json
+    return app
+
+
 def sanitizer_reports(log):
     """Lines of a server log that are sanitizer findings."""
     return [line for line in log.splitlines() if any(m in line for m in SANITIZER_MARKERS)]

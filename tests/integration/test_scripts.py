@@ -50,8 +50,8 @@ def new_candidate(s):
 
 
 def deliveries(s, package):
-    r = expect_status(s.get("/api/v1/deliveries?package=%s&limit=100" % package), 200)
-    return r.json["data"]
+    r = expect_status(s.get("/api/v1/deliveries?subscriber=%s&limit=100" % package), 200)
+    return [d for d in r.json["data"] if d["subscriber"]["package"] == package]
 
 
 def hooks_output(s):
@@ -142,6 +142,40 @@ def test_runaway_handler_is_stopped_while_server_answers(s):
     err = failed[0]["last_error"]
     expect("runaway" in err and "budget" in err, "a clear error naming the script and the budget", err)
     expect_status(s.delete(API + "/runaway"), 204)
+
+
+def test_reloads_while_events_flow(s):
+    """Versions swapped and removed while deliveries run: the dispatcher never calls a retired
+    registration (this crashed once: a freed entry was called before the resync)."""
+    import threading
+    v1 = b'talent.on("candidate.created", function(e) local x = e.subject.id end)\n'
+    v2 = b'talent.on("candidate.*", function(e) local y = e.type end)\n'
+    expect_status(put(s, "churn", v1), 201)
+    stop = threading.Event()
+
+    def create():
+        conn = s.connect()
+        while not stop.is_set():
+            s.post("/api/v1/candidates", {"first_name": "Churn", "last_name": "Load"}, conn=conn)
+
+    threads = [threading.Thread(target=create) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(30):
+            expect_status(put(s, "churn", v2 if i % 2 else v1), 200)
+            time.sleep(0.02)
+        expect_status(s.delete("/api/v1/scripts/churn"), 204)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    expect(s.proc.poll() is None, "the server survived")
+    done = deliveries(s, "churn")
+    bad = [d for d in done if d["status"] in ("failed", "dead")]
+    expect(done and not bad, "deliveries ran and none of the churned script failed", bad[:3], len(done))
+    expect_status(s.get("/healthz", role=None), 200)
 
 
 def test_only_admins(s):

@@ -42,15 +42,7 @@ def new_job(s, openings=1, team=None):
 
 
 def new_application(s, job, to_stage=None):
-    n = next(_seq)
-    cand = expect_status(s.post("/api/v1/candidates", {"first_name": "Ship%d" % n, "last_name": "Case",
-                                                       "emails": ["ship%d@example.test" % n]}), 201).json
-    app = expect_status(s.post("/api/v1/applications", {"candidate_id": cand["id"], "job_id": job["id"],
-                                                        "source": "referral"}), 201).json
-    if to_stage:
-        stage = next(st["id"] for st in job["stages"] if st["type"] == to_stage)
-        expect_status(s.post("/api/v1/applications/%s/moves" % app["id"], {"to_stage_id": stage}), 200)
-    return app
+    return harness.new_application(s, job, to_stage)
 
 
 def test_tag_by_keywords(s):

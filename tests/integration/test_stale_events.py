@@ -19,7 +19,6 @@ from harness import expect, expect_status
 SCHEMA_DIR = os.path.join(harness.SOURCE, "schemas", "events")
 DAY_MS = 24 * 3600 * 1000
 HANDLER = "core.stale_scan"
-_seq = iter(range(1, 10**6))
 
 
 
@@ -84,14 +83,7 @@ def test_one_cron_series(s):
 
 
 def make_application(s, job, to_stage=None, entered_days_ago=0):
-    n = next(_seq)
-    cand = expect_status(s.post("/api/v1/candidates", {"first_name": "Stale%d" % n, "last_name": "Case",
-                                                       "emails": ["stale%d@example.test" % n]}), 201).json
-    app = expect_status(s.post("/api/v1/applications", {"candidate_id": cand["id"], "job_id": job["id"],
-                                                        "source": "referral"}), 201).json
-    if to_stage:
-        stage = next(st["id"] for st in job["stages"] if st["type"] == to_stage)
-        expect_status(s.post("/api/v1/applications/%s/moves" % app["id"], {"to_stage_id": stage}), 200)
+    app = harness.new_application(s, job, to_stage)
     entered = int(time.time() * 1000) - entered_days_ago * DAY_MS
     db_write(s, "UPDATE applications SET stage_entered_at = ? WHERE id = ?", entered, app["id"])
     return cand, app, entered

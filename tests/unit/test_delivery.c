@@ -423,6 +423,10 @@ static void test_live_replace(void **state) {
   assert_int_equal(td__hooks_replace_package("pkg", &spec, 1, &retired), 0);
   assert_non_null(retired);
   td__delivery_resync(e.dispatcher);
+  /* The retired entries may be freed as soon as the resync returns (a scan may still be in
+   * flight): the dispatcher must not touch them after that (ASan catches it if it does). */
+  td__hooks_retired_free(retired);
+  retired = NULL;
   /* The change applies once the scan in flight is done and the new cursor is written. */
   run_until_count(&e, "SELECT count(*) FROM delivery_cursors WHERE package = 'pkg' AND hook = 'job.*'", 1,
                   5000);
@@ -438,7 +442,6 @@ static void test_live_replace(void **state) {
   assert_int_equal(n, 0);
   td__hooks_entries("job.*", &n);
   assert_int_equal(n, 1);
-  td__hooks_retired_free(retired);
   env_stop(&e, NULL);
 }
 
