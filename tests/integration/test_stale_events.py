@@ -86,7 +86,7 @@ def make_application(s, job, to_stage=None, entered_days_ago=0):
     app = harness.new_application(s, job, to_stage)
     entered = int(time.time() * 1000) - entered_days_ago * DAY_MS
     db_write(s, "UPDATE applications SET stage_entered_at = ? WHERE id = ?", entered, app["id"])
-    return cand, app, entered
+    return {"id": app["candidate_id"]}, app, entered
 
 
 def test_stale_visits_are_reported_once(s):
