@@ -29,7 +29,9 @@ typedef struct sub {
   int consecutive_failures;
   int64_t open_until; /* breaker: no calls before this time while open */
   bool open;
-  bool trial; /* half-open: one trial call in flight */
+  bool trial;        /* half-open: one trial call in flight */
+  int64_t mark;      /* the last outbox rowid handed out for first attempts (0: none yet) */
+  int64_t persisted; /* the cursor as stored: every event up to it was handled or has a row */
 } sub_t;
 
 enum { T_CALLING, T_RECORDING, T_SETTLED };
@@ -39,7 +41,9 @@ enum { T_CALLING, T_RECORDING, T_SETTLED };
 typedef struct tracked {
   struct tracked *next;
   td__delivery_t *d;
-  int64_t rowid;
+  int64_t rowid;       /* the delivery row; 0 for a first attempt, which has no row */
+  int64_t event_rowid; /* the outbox row */
+  bool fresh;          /* a first attempt straight from the outbox */
   size_t sub;
   int attempts; /* before this attempt */
   int state;
@@ -68,17 +72,11 @@ struct td__delivery {
 
 /* One due delivery found by a scan. */
 typedef struct due {
-  int64_t rowid, event_rowid;
+  int64_t rowid, event_rowid; /* rowid 0: a first attempt (no delivery row) */
   size_t sub;
   int attempts;
   json_t *envelope;
 } due_t;
-
-/* A delivery row to create. */
-typedef struct pair {
-  int64_t event_rowid;
-  size_t sub;
-} pair_t;
 
 typedef struct scan {
   td__read_op_t op;
@@ -87,10 +85,11 @@ typedef struct scan {
   int64_t now;
   size_t nsubs;     /* subscribers when submitted (the list only grows, between scans) */
   bool *active;     /* per subscriber, when submitted: not dropped by a live change */
-  int *limits;      /* per subscriber: due rows wanted */
-  int64_t *advance; /* per subscriber: new cursor, or 0 */
-  pair_t *pairs;
-  size_t npairs, cappairs;
+  int *limits;      /* per subscriber: due rows wanted (retries) */
+  int *fresh;       /* per subscriber: first attempts wanted */
+  int64_t *from;    /* per subscriber: its mark when submitted (first attempts after it) */
+  int64_t *cursors; /* per subscriber: the stored cursor, as read */
+  int64_t *advance; /* per subscriber: its new mark, or 0 */
   due_t *due;
   size_t ndue, capdue;
 } scan_t;
@@ -98,15 +97,13 @@ typedef struct scan {
 static void maybe_resync(td__delivery_t *d);
 static void on_tick(uv_timer_t *timer);
 
-/* Creates delivery rows and advances cursors (or initializes them: init). */
+/* Stores cursors: initializes them at the end of the outbox (init) or advances them. */
 typedef struct materialize {
   td__write_op_t op;
   td__delivery_t *d;
   bool init;
-  int64_t now;
-  int64_t *advance;
-  pair_t *pairs;
-  size_t npairs;
+  size_t nsubs;
+  int64_t *advance; /* per subscriber: the new cursor, or 0 */
 } materialize_t;
 
 static void kick(td__delivery_t *d);
@@ -139,35 +136,78 @@ static json_t *envelope_from_row(td__stmt_t *st, int col) {
                    td__stmt_text(st, col + 7), "data", data ? data : json_object());
 }
 
-static void add_pair(scan_t *s, int64_t event_rowid, size_t sub) {
-  if (s->npairs == s->cappairs) {
-    s->cappairs = s->cappairs ? s->cappairs * 2 : 64;
-    s->pairs = td__xrealloc(s->pairs, s->cappairs * sizeof *s->pairs);
+static void add_due(scan_t *s, due_t due) {
+  if (s->ndue == s->capdue) {
+    s->capdue = s->capdue ? s->capdue * 2 : 64;
+    s->due = td__xrealloc(s->due, s->capdue * sizeof *s->due);
   }
-  s->pairs[s->npairs++] = (pair_t){event_rowid, sub};
+  s->due[s->ndue++] = due;
 }
 
-/* New outbox rows past each subscriber's cursor become pairs to create. */
-static int scan_new_events(td__db_t *db, scan_t *s, const int64_t *cursors) {
+/* Whether sub i already has a row for the event (a failure recorded before a stop or crash
+ * let the cursor behind it): then retries own it and no first attempt is made. */
+static bool has_row(td__db_t *db, const td__delivery_t *d, size_t i, int64_t event_rowid) {
+  td__stmt_t *st =
+      td__db_stmt(db, "SELECT 1 FROM deliveries WHERE package = ? AND hook = ? AND event_rowid = ?");
+  if (st == NULL) return false;
+  td__stmt_bind_text(st, 1, sub_package(d, i));
+  td__stmt_bind_text(st, 2, sub_hook(d, i));
+  td__stmt_bind_int(st, 3, event_rowid);
+  int rc = td__stmt_step(st);
+  if (rc == 1) td__stmt_reset(st);
+  return rc == 1;
+}
+
+/* First attempts: outbox rows past each subscriber's mark (or stored cursor), in order, up
+ * to its free slots. A subscriber's new mark stops before the first matching row it had no
+ * slot for, so that row is handed out by a later scan. */
+static int scan_fresh(td__db_t *db, scan_t *s) {
   const td__delivery_t *d = s->d;
-  int64_t from = INT64_MAX, last = 0;
-  for (size_t i = 0; i < s->nsubs; i++)
-    if (s->active[i] && cursors[i] < from) from = cursors[i];
-  td__stmt_t *st = td__db_stmt(db, "SELECT rowid, type FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?");
-  if (st == NULL) return TD_EIO;
-  td__stmt_bind_int(st, 1, from);
-  td__stmt_bind_int(st, 2, d->cfg.batch);
-  int rc;
-  while ((rc = td__stmt_step(st)) == 1) {
-    last = td__stmt_int(st, 0);
-    const char *type = td__stmt_text(st, 1);
-    for (size_t i = 0; i < s->nsubs; i++)
-      if (s->active[i] && cursors[i] < last && td__event_pattern_match(sub_hook(d, i), type))
-        add_pair(s, last, i);
+  int64_t from = INT64_MAX;
+  bool *full = td__xcalloc(s->nsubs + 1, sizeof *full);
+  int *taken = td__xcalloc(s->nsubs + 1, sizeof *taken);
+  for (size_t i = 0; i < s->nsubs; i++) {
+    if (s->from[i] < s->cursors[i]) s->from[i] = s->cursors[i];
+    if (s->active[i] && s->fresh[i] > 0 && s->from[i] < from) from = s->from[i];
   }
-  if (rc < 0) return rc;
-  for (size_t i = 0; i < s->nsubs; i++) s->advance[i] = s->active[i] && cursors[i] < last ? last : 0;
-  return 0;
+  td__stmt_t *st = from == INT64_MAX ? NULL
+                                     : td__db_stmt(db,
+                                                   "SELECT rowid, rowid, 0, id, type, version, occurred_at, "
+                                                   "actor_id, actor_kind, subject_type, subject_id, data "
+                                                   "FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?");
+  int rc = 0;
+  if (st) {
+    td__stmt_bind_int(st, 1, from);
+    td__stmt_bind_int(st, 2, d->cfg.batch);
+    while ((rc = td__stmt_step(st)) == 1) {
+      int64_t rowid = td__stmt_int(st, 0);
+      const char *type = td__stmt_text(st, 4);
+      json_t *envelope = NULL;
+      for (size_t i = 0; i < s->nsubs; i++) {
+        if (!s->active[i] || s->fresh[i] <= 0 || full[i] || rowid <= s->from[i]) continue;
+        if (!td__event_pattern_match(sub_hook(d, i), type)) {
+          s->advance[i] = rowid; /* nothing to deliver to i: passed */
+          continue;
+        }
+        if (has_row(db, d, i, rowid)) {
+          s->advance[i] = rowid;
+          continue;
+        }
+        if (taken[i] == s->fresh[i]) {
+          full[i] = true;
+          continue;
+        }
+        if (envelope == NULL) envelope = envelope_from_row(st, 3);
+        add_due(s, (due_t){0, rowid, i, 0, json_incref(envelope)});
+        taken[i]++;
+        s->advance[i] = rowid;
+      }
+      json_decref(envelope);
+    }
+  }
+  free(full);
+  free(taken);
+  return rc < 0 ? rc : 0;
 }
 
 static int scan_due(td__db_t *db, scan_t *s, size_t i) {
@@ -184,21 +224,16 @@ static int scan_due(td__db_t *db, scan_t *s, size_t i) {
   td__stmt_bind_int(st, 3, s->now);
   td__stmt_bind_int(st, 4, s->limits[i]);
   int rc;
-  while ((rc = td__stmt_step(st)) == 1) {
-    if (s->ndue == s->capdue) {
-      s->capdue = s->capdue ? s->capdue * 2 : 64;
-      s->due = td__xrealloc(s->due, s->capdue * sizeof *s->due);
-    }
-    s->due[s->ndue++] = (due_t){td__stmt_int(st, 0), td__stmt_int(st, 1), i, (int)td__stmt_int(st, 2),
-                                envelope_from_row(st, 3)};
-  }
+  while ((rc = td__stmt_step(st)) == 1)
+    add_due(s, (due_t){td__stmt_int(st, 0), td__stmt_int(st, 1), i, (int)td__stmt_int(st, 2),
+                       envelope_from_row(st, 3)});
   return rc < 0 ? rc : 0;
 }
 
 static int scan_run(td__db_t *db, void *arg) {
   scan_t *s = arg;
   const td__delivery_t *d = s->d;
-  int64_t *cursors = td__xcalloc(s->nsubs, sizeof *cursors);
+  int64_t *cursors = s->cursors;
   int rc = 0;
   for (size_t i = 0; i < s->nsubs && rc == 0; i++) {
     td__stmt_t *st =
@@ -217,10 +252,9 @@ static int scan_run(td__db_t *db, void *arg) {
     cursors[i] = td__stmt_int(st, 0);
     td__stmt_reset(st);
   }
-  if (rc == 0) rc = scan_new_events(db, s, cursors);
   for (size_t i = 0; i < s->nsubs && rc == 0; i++)
     if (s->limits[i] > 0) rc = scan_due(db, s, i);
-  free(cursors);
+  if (rc == 0) rc = scan_fresh(db, s);
   return rc;
 }
 
@@ -229,7 +263,7 @@ static int scan_run(td__db_t *db, void *arg) {
 static int materialize_run(td__db_t *db, void *arg) {
   materialize_t *m = arg;
   const td__delivery_t *d = m->d;
-  for (size_t i = 0; i < d->nsubs; i++) {
+  for (size_t i = 0; i < m->nsubs; i++) {
     td__stmt_t *st =
         m->init ? td__db_stmt(db,
                               "INSERT INTO delivery_cursors(package, hook, last_event_rowid) "
@@ -246,23 +280,6 @@ static int materialize_run(td__db_t *db, void *arg) {
     int rc = td__stmt_run(st);
     if (rc) return rc;
   }
-  for (size_t i = 0; i < m->npairs; i++) {
-    td__stmt_t *st = td__db_stmt(db,
-                                 "INSERT INTO deliveries(id, event_rowid, package, hook, status, attempts, "
-                                 "next_attempt_at, created_at, updated_at) "
-                                 "VALUES (?, ?, ?, ?, 'pending', 0, ?5, ?5, ?5) "
-                                 "ON CONFLICT(package, hook, event_rowid) DO NOTHING");
-    if (st == NULL) return TD_EIO;
-    char id[TD_ID_MAX];
-    td__id_new("dlv", id);
-    td__stmt_bind_text(st, 1, id);
-    td__stmt_bind_int(st, 2, m->pairs[i].event_rowid);
-    td__stmt_bind_text(st, 3, sub_package(d, m->pairs[i].sub));
-    td__stmt_bind_text(st, 4, sub_hook(d, m->pairs[i].sub));
-    td__stmt_bind_int(st, 5, m->now);
-    int rc = td__stmt_run(st);
-    if (rc) return rc;
-  }
   return 0;
 }
 
@@ -273,19 +290,21 @@ static void materialize_done(void *arg, int rc) {
     td__log(TD_LOG_ERROR, "delivery_materialize_failed", json_pack("{s:i}", "code", rc));
   else if (m->init)
     d->ready = true;
+  else
+    for (size_t i = 0; i < m->nsubs; i++)
+      if (m->advance[i] > d->subs[i].persisted) d->subs[i].persisted = m->advance[i];
   d->materializing = false;
   free(m->advance);
-  free(m->pairs);
   free(m);
   maybe_resync(d);
-  if (rc == 0) kick(d); /* the new rows are due now */
+  if (rc == 0) kick(d);
   maybe_free(d);
 }
 
-static void materialize_submit(td__delivery_t *d, bool init, int64_t *advance, pair_t *pairs, size_t npairs) {
+/* advance (taken; NULL with init) has one entry per subscriber of the list now. */
+static void materialize_submit(td__delivery_t *d, bool init, int64_t *advance) {
   materialize_t *m = td__xcalloc(1, sizeof *m);
-  *m = (materialize_t){
-      .d = d, .init = init, .now = td__time_now_ms(), .advance = advance, .pairs = pairs, .npairs = npairs};
+  *m = (materialize_t){.d = d, .init = init, .nsubs = d->nsubs, .advance = advance};
   m->op = (td__write_op_t){.run = materialize_run, .done = materialize_done, .arg = m};
   d->materializing = true;
   td__writer_submit(d->writer, &m->op);
@@ -293,11 +312,36 @@ static void materialize_submit(td__delivery_t *d, bool init, int64_t *advance, p
 
 /* ---- recording an outcome (writer thread) ---- */
 
+/* A retry updates its row; a failed first attempt creates the row it did not have (a row
+ * left by a crash before the cursor moved on is updated instead). */
 static int record_run(td__db_t *db, void *arg) {
   tracked_t *t = arg;
-  td__stmt_t *st = td__db_stmt(db,
-                               "UPDATE deliveries SET status = ?, attempts = attempts + 1, "
-                               "next_attempt_at = ?, last_error = ?, updated_at = ? WHERE rowid = ?");
+  const td__delivery_t *d = t->d;
+  td__stmt_t *st;
+  if (t->fresh) {
+    st = td__db_stmt(
+        db,
+        "INSERT INTO deliveries(id, event_rowid, package, hook, status, attempts, "
+        "next_attempt_at, last_error, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, "
+        "?8, ?8) ON CONFLICT(package, hook, event_rowid) DO UPDATE SET status = excluded.status, "
+        "attempts = attempts + 1, next_attempt_at = excluded.next_attempt_at, "
+        "last_error = excluded.last_error, updated_at = excluded.updated_at");
+    if (st == NULL) return TD_EIO;
+    char id[TD_ID_MAX];
+    td__id_new("dlv", id);
+    td__stmt_bind_text(st, 1, id);
+    td__stmt_bind_int(st, 2, t->event_rowid);
+    td__stmt_bind_text(st, 3, sub_package(d, t->sub));
+    td__stmt_bind_text(st, 4, sub_hook(d, t->sub));
+    td__stmt_bind_text(st, 5, t->status);
+    td__stmt_bind_int(st, 6, t->next_at);
+    td__stmt_bind_text(st, 7, t->error);
+    td__stmt_bind_int(st, 8, t->now);
+    return td__stmt_run(st);
+  }
+  st = td__db_stmt(db,
+                   "UPDATE deliveries SET status = ?, attempts = attempts + 1, "
+                   "next_attempt_at = ?, last_error = ?, updated_at = ? WHERE rowid = ?");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_text(st, 1, t->status);
   td__stmt_bind_int(st, 2, t->next_at);
@@ -324,10 +368,10 @@ static void record_done(void *arg, int rc) {
             json_pack("{s:I,s:i}", "delivery", (json_int_t)t->rowid, "code", rc));
   t->state = T_SETTLED;
   t->settled_seq = d->scan_seq;
-  if (d->stopping)
-    untrack(d, t);
-  else
-    kick(d);
+  /* A first attempt's row (when rc == 0) now holds it; if the write failed, the cursor never
+   * passed it and it is handed out again after a restart. Either way it needs no tracking. */
+  if (d->stopping || t->fresh) untrack(d, t);
+  if (!d->stopping) kick(d);
   maybe_free(d);
 }
 
@@ -425,21 +469,45 @@ static void on_event_done(void *token, int rc, const char *error) {
     maybe_free(d);
     return;
   }
+  if (t->fresh && rc == 0) { /* a first attempt that worked writes nothing: the cursor moves on */
+    untrack(d, t);
+    kick(d);
+    return;
+  }
   t->state = T_RECORDING;
   t->op = (td__write_op_t){.run = record_run, .done = record_done, .arg = t};
   td__writer_submit(d->writer, &t->op);
 }
 
+/* Whether the delivery row rowid is being handled (first attempts have no row). */
 static bool is_tracked(const td__delivery_t *d, int64_t rowid) {
   for (const tracked_t *t = d->tracked; t; t = t->next)
-    if (t->rowid == rowid) return true;
+    if (t->rowid == rowid && rowid != 0) return true;
   return false;
+}
+
+/* Cursors that may move on: up to the subscriber's mark, but before its first attempt
+ * still running or being recorded (a crash then hands that event out again). NULL when
+ * none moves. */
+static int64_t *cursor_advances(td__delivery_t *d) {
+  int64_t *advance = NULL;
+  for (size_t i = 0; i < d->nsubs; i++) {
+    int64_t to = d->subs[i].mark;
+    for (const tracked_t *t = d->tracked; t; t = t->next)
+      if (t->fresh && t->sub == i && t->event_rowid - 1 < to) to = t->event_rowid - 1;
+    if (to <= d->subs[i].persisted) continue;
+    if (advance == NULL) advance = td__xcalloc(d->nsubs, sizeof *advance);
+    advance[i] = to;
+  }
+  return advance;
 }
 
 static void call_subscriber(td__delivery_t *d, due_t *due) {
   tracked_t *t = td__xcalloc(1, sizeof *t);
   t->d = d;
   t->rowid = due->rowid;
+  t->event_rowid = due->event_rowid;
+  t->fresh = due->rowid == 0;
   t->sub = due->sub;
   t->attempts = due->attempts;
   t->state = T_CALLING;
@@ -473,9 +541,11 @@ static void forget_settled(td__delivery_t *d, uint64_t seq) {
 static void scan_free(scan_t *s) {
   for (size_t i = 0; i < s->ndue; i++) json_decref(s->due[i].envelope);
   free(s->due);
-  free(s->pairs);
   free(s->advance);
   free(s->limits);
+  free(s->fresh);
+  free(s->from);
+  free(s->cursors);
   free(s->active);
   free(s);
 }
@@ -487,19 +557,27 @@ static void scan_done(void *arg, int rc) {
   if (rc) td__log(TD_LOG_ERROR, "delivery_scan_failed", json_pack("{s:i}", "code", rc));
   if (rc == 0 && !d->stopping) {
     forget_settled(d, s->seq);
-    bool any = s->npairs > 0;
-    for (size_t i = 0; i < s->nsubs && !any; i++) any = s->advance[i] != 0;
-    if (any) { /* arrays handed over to the write */
-      materialize_submit(d, false, s->advance, s->pairs, s->npairs);
-      s->advance = NULL;
-      s->pairs = NULL;
+    for (size_t i = 0; i < s->nsubs; i++) {
+      sub_t *sub = &d->subs[i];
+      if (s->cursors[i] > sub->persisted) sub->persisted = s->cursors[i];
+      if (sub->mark < sub->persisted) sub->mark = sub->persisted;
+      if (s->advance[i] > sub->mark) sub->mark = s->advance[i];
     }
     if (s->ndue > 1) qsort(s->due, s->ndue, sizeof *s->due, due_cmp);
     int64_t now = td__time_now_ms();
     for (size_t i = 0; i < s->ndue; i++) {
-      if (is_tracked(d, s->due[i].rowid) || !may_call(d, &d->subs[s->due[i].sub], now)) continue;
-      call_subscriber(d, &s->due[i]);
+      due_t *due = &s->due[i];
+      if (is_tracked(d, due->rowid)) continue;
+      if (!may_call(d, &d->subs[due->sub], now)) {
+        /* A first attempt not made now must be handed out again: pull the mark back. */
+        if (due->rowid == 0 && due->event_rowid - 1 < d->subs[due->sub].mark)
+          d->subs[due->sub].mark = due->event_rowid - 1;
+        continue;
+      }
+      call_subscriber(d, due);
     }
+    int64_t *advance = cursor_advances(d);
+    if (advance) materialize_submit(d, false, advance);
   }
   scan_free(s);
   maybe_resync(d);
@@ -516,9 +594,13 @@ static void scan_submit(td__delivery_t *d) {
   s->nsubs = d->nsubs;
   s->active = td__xcalloc(d->nsubs, sizeof *s->active);
   s->limits = td__xcalloc(d->nsubs, sizeof *s->limits);
+  s->fresh = td__xcalloc(d->nsubs, sizeof *s->fresh);
+  s->from = td__xcalloc(d->nsubs, sizeof *s->from);
+  s->cursors = td__xcalloc(d->nsubs, sizeof *s->cursors);
   s->advance = td__xcalloc(d->nsubs, sizeof *s->advance);
   for (size_t i = 0; i < d->nsubs; i++) {
     s->active[i] = d->subs[i].entry != NULL;
+    s->from[i] = d->subs[i].mark;
     const sub_t *sub = &d->subs[i];
     bool closed = !sub->open || (s->now >= sub->open_until && !sub->trial);
     int free_slots = d->cfg.inflight_cap - sub->inflight;
@@ -526,6 +608,7 @@ static void scan_submit(td__delivery_t *d) {
     for (const tracked_t *t = d->tracked; t; t = t->next) tracked += t->sub == i;
     /* Ask for the free slots plus what the loop already handles (it may still look due). */
     s->limits[i] = closed && free_slots > 0 && sub->entry ? free_slots + tracked : 0;
+    s->fresh[i] = closed && free_slots > 0 && sub->entry ? free_slots : 0;
   }
   s->op = (td__read_op_t){.run = scan_run, .done = scan_done, .arg = s};
   d->scanning = true;
@@ -616,7 +699,7 @@ static void apply_resync(td__delivery_t *d, bool append) {
   d->resync_pending = false;
   if (r.added) {
     d->ready = false;
-    materialize_submit(d, true, NULL, NULL, 0);
+    materialize_submit(d, true, NULL);
   }
   if (d->nsubs && !d->timer_running) {
     uv_timer_start(&d->timer, on_tick, (uint64_t)d->cfg.poll_ms, (uint64_t)d->cfg.poll_ms);
@@ -660,7 +743,7 @@ int td__delivery_start_with(uv_loop_t *loop, td__writer_t *writer, const char *d
   uv_timer_init(loop, &d->timer);
   d->timer.data = d;
   if (d->nsubs) {
-    materialize_submit(d, true, NULL, NULL, 0);
+    materialize_submit(d, true, NULL);
     uv_timer_start(&d->timer, on_tick, (uint64_t)c.poll_ms, (uint64_t)c.poll_ms);
     d->timer_running = true;
   }

@@ -1,16 +1,23 @@
 /* The event dispatcher: delivers outbox rows (table events) to every matching subscriber
- * (hooks/events.h), at least once, with a delivery row per (event, subscriber) in table
- * deliveries (schemas/sql/0004_deliveries.sql).
+ * (hooks/events.h), at least once. Each subscriber has a cursor (table delivery_cursors):
+ * every event up to it was handled, or has a delivery row (table deliveries,
+ * schemas/sql/0004_deliveries.sql) that carries it from then on.
  *
  * How it runs. A loop timer (poll_ms) submits a scan to a reader thread (never a query on
- * the loop): it finds outbox rows past each subscriber's cursor and the deliveries that are
- * due. New delivery rows are created, and cursors advanced, through the writer thread. Due
- * deliveries are handed to their subscriber on the loop thread, oldest event first; the
- * subscriber completes asynchronously. Success => ok. Failure => failed, retried after an
- * exponential backoff with jitter (base_ms * 2^(attempts-1), capped at cap_ms, then a random
- * 50-100 % of it); after max_attempts attempts => dead, listed by GET /api/v1/deliveries and
- * replayable (td__delivery_replay). Everything is in the database, so pending and failed
- * deliveries resume after a restart.
+ * the loop): it finds, per subscriber, outbox rows past its mark (first attempts, up to its
+ * free slots, in outbox order) and the delivery rows that are due (retries). They are handed
+ * to the subscriber on the loop thread; it completes asynchronously.
+ *   - A first attempt that works writes nothing: the subscriber's cursor moves past it, in
+ *     batches, once no earlier first attempt of that subscriber is still running. This keeps
+ *     the writer free when many subscribers (Lua rules) follow busy events.
+ *   - A failure creates (or updates) the event's delivery row: failed, retried after an
+ *     exponential backoff with jitter (base_ms * 2^(attempts-1), capped at cap_ms, then a
+ *     random 50-100 % of it); after max_attempts attempts => dead. Rows are listed by GET
+ *     /api/v1/deliveries (failures, dead letters, and retries that later worked) and
+ *     replayable (td__delivery_replay).
+ *   - After a crash or a stop, events past a cursor are handed out again (at least once:
+ *     subscribers deduplicate on the event id); an event that already has a row is left to
+ *     its retries.
  *
  * Isolation. Each subscriber has its own in-flight cap (inflight_cap) and circuit breaker:
  * after breaker_threshold consecutive failures it is not called for breaker_cooldown_ms
