@@ -45,7 +45,6 @@ static struct {
   struct td__net *net;
   struct td__delivery *delivery;
   retire_t *retiring;
-  struct run_handler *handlers; /* registered with the scheduler (freed at shutdown) */
 } M = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 bool td__script_name_valid(const char *name) {
@@ -165,55 +164,38 @@ bool td__lua_manager_info(const char *name, json_t **regs) {
 
 /* --- scheduled runs --- */
 
-/* The handler "script.<package>.<name>" of one talent.on_run: it finds the package live at
- * call time, so a reloaded script receives the runs its earlier version scheduled. */
-typedef struct run_handler {
-  char package[TD_LUA_PACKAGE_MAX];
-  char name[TD_LUA_REG_NAME_MAX];
-  struct run_handler *next;
-} run_handler_t;
-
+/* Every run of a script's talent.on_run handler, "script.<package>.<name>" (run names have
+ * no dots), goes through one prefix handler that finds the package live at call time: a
+ * script loaded or reloaded while the server runs receives its runs at once, and a reloaded
+ * script the runs its earlier version scheduled. */
 static void on_run_done(void *ud, int rc, const json_t *results, const char *error) {
   (void)results;
   td__sched_finish(ud, rc, rc ? (error ? error : "the script failed") : NULL);
 }
 
-static void run_handler(td__sched_call_t *call, void *data) {
-  run_handler_t *h = data;
+static void run_dispatch(td__sched_call_t *call, void *data) {
+  (void)data;
+  const char *rest = call->handler + strlen(TD_SCRIPT_RUN_PREFIX);
+  const char *dot = strrchr(rest, '.');
+  char package[TD_LUA_PACKAGE_MAX];
+  if (dot == NULL || dot == rest || (size_t)(dot - rest) >= sizeof package) {
+    td__sched_finish(call, TD_EINVAL, "not a script run handler name");
+    return;
+  }
+  snprintf(package, sizeof package, "%.*s", (int)(dot - rest), rest);
   pthread_mutex_lock(&M.lock);
-  entry_t *e = find(h->package);
+  entry_t *e = find(package);
   td__lua_package_t *pkg = e ? e->pkg : NULL;
   pthread_mutex_unlock(&M.lock);
   if (pkg == NULL) {
     td__sched_finish(call, TD_ENOTFOUND, "the script is not loaded");
     return;
   }
-  int rc = td__lua_package_run_call(pkg, h->name, call->payload, on_run_done, call);
+  int rc = td__lua_package_run_call(pkg, dot + 1, call->payload, on_run_done, call);
   if (rc != 0)
     td__sched_finish(call, rc,
                      rc == TD_ENOTFOUND ? "the script has no such talent.on_run handler"
                                         : "the script could not be started");
-}
-
-/* Registers the scheduled-run handlers of pkg (start-up only). */
-static void register_runs(const td__lua_package_t *pkg) {
-  for (size_t i = 0; i < pkg->nruns; i++) {
-    run_handler_t *h = td__xcalloc(1, sizeof *h);
-    snprintf(h->package, sizeof h->package, "%s", pkg->name);
-    snprintf(h->name, sizeof h->name, "%s", pkg->runs[i].name);
-    char handler[TD_SCHED_NAME_MAX];
-    int n = snprintf(handler, sizeof handler, "script.%s.%s", pkg->name, h->name);
-    int rc = n > 0 && (size_t)n < sizeof handler ? td__sched_register(handler, pkg->name, run_handler, h)
-                                                 : TD_EINVAL;
-    if (rc != 0) {
-      td__log(TD_LOG_ERROR, "script.run_handler_failed",
-              json_pack("{s:s, s:s, s:i}", "package", pkg->name, "name", h->name, "code", rc));
-      free(h);
-      continue;
-    }
-    h->next = M.handlers;
-    M.handlers = h;
-  }
 }
 
 /* --- start-up --- */
@@ -253,7 +235,6 @@ static int start_one(td__db_t *db, const char *name, const char *source, bool li
   }
   if (!list_only) {
     td__script_set_error(db, name, NULL);
-    register_runs(pkg);
   }
   swap_entry(name, pkg);
   return 0;
@@ -261,6 +242,7 @@ static int start_one(td__db_t *db, const char *name, const char *source, bool li
 
 int td__lua_manager_start(td__db_t *db, const json_t *config, bool list_only) {
   M.config = config;
+  if (!list_only) td__sched_register_prefix(TD_SCRIPT_RUN_PREFIX, "scripts", run_dispatch, NULL);
   td__stmt_t *st = td__db_stmt(db, "SELECT name, source FROM scripts WHERE enabled = 1 ORDER BY name");
   if (st == NULL) return 0;
   json_t *rows = json_array();
@@ -481,11 +463,6 @@ void td__lua_manager_shutdown(void) {
     free(r);
   }
   for (size_t i = 0; i < M.n; i++) td__lua_package_free(M.entries[i].pkg);
-  while (M.handlers) {
-    run_handler_t *h = M.handlers;
-    M.handlers = h->next;
-    free(h);
-  }
   free(M.entries);
   M.entries = NULL;
   M.n = 0;

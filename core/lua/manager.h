@@ -32,6 +32,8 @@ struct td__net;
 struct td__delivery;
 
 #define TD_SCRIPT_DESCRIPTION_MAX 512
+/* Scheduled runs of scripts are named "script.<package>.<talent.on_run name>". */
+#define TD_SCRIPT_RUN_PREFIX "script."
 
 /* The manifest header: an optional first line `-- talentd: {"description": "...", "role":
  * "recruiter"}`. */

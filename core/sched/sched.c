@@ -27,6 +27,7 @@ typedef struct handler_entry {
   char package[TD_SCHED_NAME_MAX];
   td__sched_handler_fn fn;
   void *data;
+  bool prefix; /* name is a prefix: the handler of every run whose handler name starts so */
 } handler_entry_t;
 
 static handler_entry_t handlers[MAX_HANDLERS];
@@ -40,13 +41,21 @@ static bool name_ok(const char *name) {
   return true;
 }
 
+/* The handler of name: an exact registration, else the longest prefix registration. */
 static const handler_entry_t *handler_find(const char *name) {
-  for (size_t i = 0; i < handler_count; i++)
-    if (strcmp(handlers[i].name, name) == 0) return &handlers[i];
-  return NULL;
+  const handler_entry_t *best = NULL;
+  for (size_t i = 0; i < handler_count; i++) {
+    const handler_entry_t *h = &handlers[i];
+    if (!h->prefix && strcmp(h->name, name) == 0) return h;
+    if (h->prefix && strncmp(h->name, name, strlen(h->name)) == 0 &&
+        (best == NULL || strlen(h->name) > strlen(best->name)))
+      best = h;
+  }
+  return best;
 }
 
-int td__sched_register(const char *name, const char *package, td__sched_handler_fn fn, void *data) {
+static int add_handler(const char *name, const char *package, td__sched_handler_fn fn, void *data,
+                       bool prefix) {
   if (registry_frozen) {
     td__log(TD_LOG_ERROR, "sched_register_after_start", json_pack("{s:s?}", "handler", name));
     return TD_EDENIED;
@@ -54,14 +63,24 @@ int td__sched_register(const char *name, const char *package, td__sched_handler_
   if (!name_ok(name) || fn == NULL || package == NULL || package[0] == '\0' ||
       strlen(package) >= TD_SCHED_NAME_MAX)
     return TD_EINVAL;
-  if (handler_find(name)) return TD_ECONFLICT;
+  for (size_t i = 0; i < handler_count; i++)
+    if (handlers[i].prefix == prefix && strcmp(handlers[i].name, name) == 0) return TD_ECONFLICT;
   if (handler_count == MAX_HANDLERS) return TD_ENOMEM;
   handler_entry_t *e = &handlers[handler_count++];
   snprintf(e->name, sizeof e->name, "%s", name);
   snprintf(e->package, sizeof e->package, "%s", package);
   e->fn = fn;
   e->data = data;
+  e->prefix = prefix;
   return 0;
+}
+
+int td__sched_register_prefix(const char *prefix, const char *package, td__sched_handler_fn fn, void *data) {
+  return add_handler(prefix, package, fn, data, true);
+}
+
+int td__sched_register(const char *name, const char *package, td__sched_handler_fn fn, void *data) {
+  return add_handler(name, package, fn, data, false);
 }
 
 void td__sched_reset(void) {

@@ -63,6 +63,13 @@ void td__sched_finish(td__sched_call_t *call, int rc, const char *error);
  * runner has started (registration is allowed at start-up only). data is borrowed until
  * td__sched_reset. */
 int td__sched_register(const char *name, const char *package, td__sched_handler_fn fn, void *data);
+/* Registers fn for every handler name that starts with prefix and has no exact registration
+ * (the longest prefix wins): for families of handlers that come and go while the server
+ * runs (a Lua script's talent.on_run names, "script.<package>.<name>"), which the frozen
+ * registry could not take one by one. call->handler carries the full name. Same rules and
+ * errors as td__sched_register. */
+int td__sched_register_prefix(const char *prefix, const char *package, td__sched_handler_fn fn, void *data);
+
 /* Forgets every handler and unfreezes: for tests and shutdown only. */
 void td__sched_reset(void);
 

@@ -175,6 +175,21 @@ def test_reloads_while_events_flow(s):
     expect_status(s.get("/healthz", role=None), 200)
 
 
+def test_scheduled_runs_of_a_script_loaded_live(s):
+    """A script PUT while the server runs gets its talent.on_run handler at once."""
+    src = (b'talent.on_run("ping", function(payload) talent.log("info", "ping ran", {n = payload.n}) end)\n'
+           b'talent.on("candidate.created", function(e) talent.schedule.after(10, "ping", {n = 7}) end)\n')
+    expect_status(put(s, "live_runner", src), 201)
+    new_candidate(s)
+    deadline = time.time() + 15
+    while time.time() < deadline and '"ping ran"' not in s.log():
+        time.sleep(0.1)
+    expect('"ping ran"' in s.log(), "the run reached the script's handler")
+    runs = s.get("/api/v1/scheduled-runs?handler=script.live_runner.ping").json["data"]
+    expect(runs and runs[0]["status"] == "done", runs)
+    expect_status(s.delete(API + "/live_runner"), 204)
+
+
 def test_only_admins(s):
     for role in ("recruiter", "hiring_manager", "interviewer"):
         expect_problem(s.get(API, role=role), 403)

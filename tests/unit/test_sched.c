@@ -317,6 +317,9 @@ static void test_registry_and_list(void **state) {
   (void)state;
   assert_int_equal(td__sched_register("test.count", "tests", handler, &seen), TD_ECONFLICT);
   assert_int_equal(td__sched_register("Bad Name", "tests", handler, &seen), TD_EINVAL);
+  /* A prefix handler may share its name with an exact one; the same prefix twice conflicts. */
+  assert_int_equal(td__sched_register_prefix("test.count", "tests", handler, &seen), 0);
+  assert_int_equal(td__sched_register_prefix("test.count", "tests", handler, &seen), TD_ECONFLICT);
   td__ctx_t ctx = begin();
   char a[TD_ID_MAX], b[TD_ID_MAX];
   assert_int_equal(td__sched_after(&ctx, "test.count", 1000, NULL, NULL, a), 0);
@@ -340,6 +343,7 @@ static void test_registry_and_list(void **state) {
   commit(&ctx);
   start_runner();
   assert_int_equal(td__sched_register("test.late", "tests", handler, &seen), TD_EDENIED);
+  assert_int_equal(td__sched_register_prefix("late.", "tests", handler, &seen), TD_EDENIED);
   stop_runner();
 }
 
