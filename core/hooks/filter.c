@@ -26,6 +26,7 @@ static const struct {
     {"application.before_create", {"source", NULL}},
     {"application.before_stage_change", {"reason", NULL}},
     {"application.before_reject", {"reason", NULL}},
+    {"email.before_send", {"subject", NULL}},
     {NULL, {NULL}},
 };
 

@@ -6,6 +6,7 @@
 
 #include "api/call.h"
 #include "plugin/bridge.h"
+#include "hooks/filter.h"
 #include "hooks/registry.h"
 #include "plugin/outbound.h"
 #include "store/guard.h"
@@ -330,6 +331,30 @@ static int schedule(td_tx_t *tx, const char *handler, int64_t run_at_ms, const c
   return rc;
 }
 
+/* Filters a plugin fires: never the core's own nouns (the core fires those, with their own
+ * payloads); the result goes back to the plugin instead of a problem on the request. */
+static int run_filter(td_tx_t *tx, const char *hook, json_t *proposed, char *reason, size_t reason_size) {
+  static const char *const core_nouns[] = {"candidate.", "application.", "job.", NULL};
+  if (reason && reason_size) reason[0] = '\0';
+  if (tx == NULL || tx->read_only || hook == NULL || proposed == NULL || strstr(hook, ".before_") == NULL)
+    return TD_EINVAL;
+  for (size_t i = 0; core_nouns[i]; i++)
+    if (strncmp(hook, core_nouns[i], strlen(core_nouns[i])) == 0) return TD_EINVAL;
+  json_t *saved = tx->ctx->problem;
+  tx->ctx->problem = NULL;
+  int rc = td__filter_run(tx->ctx, hook, proposed);
+  if (rc != 0) {
+    json_t *problem = tx->ctx->problem;
+    bool veto = json_integer_value(json_object_get(problem, "status")) == 422;
+    const char *detail = json_string_value(json_object_get(problem, "detail"));
+    if (reason && reason_size) snprintf(reason, reason_size, "%s", detail ? detail : "refused");
+    json_decref(problem);
+    rc = veto ? TD_EDENIED : TD_EINVAL;
+  }
+  tx->ctx->problem = saved;
+  return rc;
+}
+
 /* ---- requests ------------------------------------------------------------------------- */
 
 static const char *request_param(td_request_t *req, int index) {
@@ -404,6 +429,7 @@ static const td_host_api_t host_api = {
     .run_finish = run_finish,
     .http_request = td__plugin_http_request,
     .http_check_url = td__plugin_http_check_url,
+    .run_filter = run_filter,
 };
 
 /* "talentd.host" version 1 is this table; other extensions are added by name. */

@@ -103,9 +103,11 @@ def test_filter_payloads_match_the_catalog(s):
     screen = next(st["id"] for st in job["stages"] if st["type"] == "screen")
     expect_status(s.post("/api/v1/applications/%s/moves" % app["id"], {"to_stage_id": screen}), 200)
     expect_status(s.post("/api/v1/applications/%s/reject" % app["id"], {"reason": "not a fit", "kind": "rejected"}), 200)
+    expect_status(s.post("/api/v1/plugins/veto_filter/send", {"to": "gil@example.test", "subject": "Hello",
+                                                              "candidate_id": cand["id"]}), 200)
     seen = expect_status(s.get("/api/v1/plugins/veto_filter/payloads"), 200).json
     hooks_dir = os.path.join(harness.SOURCE, "schemas", "hooks")
-    core = [n[:-5] for n in os.listdir(hooks_dir) if n.endswith(".json") and not n.startswith("email.")]
+    core = [n[:-5] for n in os.listdir(hooks_dir) if n.endswith(".json")]
     expect(sorted(seen) == sorted(core), "every core filter hook fired", sorted(seen))
     for hook, payload in seen.items():
         p = subprocess.run([harness.BIN, "validate", os.path.join(hooks_dir, hook + ".json")],
@@ -115,6 +117,16 @@ def test_filter_payloads_match_the_catalog(s):
     catalog = os.path.join(harness.SOURCE, "tests", "tools", "gen_hook_docs.py")
     expect(subprocess.run([sys.executable, catalog, "--check"]).returncode == 0,
            "docs/hooks.md is stale: run python3 tests/tools/gen_hook_docs.py")
+
+
+def test_plugins_fire_email_before_send(s):
+    send = "/api/v1/plugins/veto_filter/send"
+    r = expect_status(s.post(send, {"to": "ana@example.test", "subject": "Your interview"}), 200).json
+    expect(r["rc"] == 0 and r["proposed"]["subject"] == "[checked] Your interview", r)
+    expect(r["proposed"]["to"] == "ana@example.test", "only the subject may change", r)
+    r = expect_status(s.post(send, {"to": "ana@example.test", "subject": "SPAM offer"}), 200).json
+    expect(r["rc"] == -5 and r["reason"] == "no spam, please", "a veto comes back with its reason", r)
+    expect_problem(s.post(send, {"to": "ana@example.test"}), 422, "/subject")
 
 
 def test_registration_after_init_is_refused(s):

@@ -35,6 +35,8 @@ static td__lua_limits_t test_limits(void) {
   td__lua_limits_t l = td__lua_limits_default();
   l.event_cpu_ms = 200;
   l.event_wall_ms = 2000;
+  /* The corpus checks budgets and loop gaps; the loop-time share is tested on its own. */
+  l.loop_share_percent = 100;
   l.load_cpu_ms = 200;
   return l;
 }
@@ -304,6 +306,35 @@ static void test_isolation_and_memory(void **state) {
   td__lua_package_free(b);
 }
 
+/* --- the share of the loop's time async calls may use --- */
+
+/* A runaway call at a 25 % share needs at least four times its CPU budget in wall time: the
+ * loop is free the other 75 %. (A busier machine only makes it slower.) */
+static void test_loop_share(void **state) {
+  (void)state;
+  td__lua_limits_t l = test_limits();
+  l.event_cpu_ms = 100;
+  l.event_wall_ms = 10000;
+  l.loop_share_percent = 25;
+  td__lua_package_t *pkg = NULL;
+  char *error = NULL;
+  const char *src = "talent.on('spin', function() while true do end end)\n";
+  assert_int_equal(td__lua_package_load("share", src, strlen(src), &l, NULL, &pkg, &error), 0);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  run_t spin;
+  memset(&spin, 0, sizeof spin);
+  uint64_t t0 = td__time_mono_ns();
+  assert_int_equal(td__lua_package_event_call(pkg, find_reg(pkg, "spin"), &loop, NULL, on_done, &spin), 0);
+  while (!spin.done) uv_run(&loop, UV_RUN_ONCE);
+  uint64_t ms = (td__time_mono_ns() - t0) / 1000000;
+  assert_string_equal(spin.error, "script 'share': CPU budget of 100 ms exceeded");
+  assert_true(ms >= 350);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  td__lua_package_free(pkg);
+}
+
 /* --- wall deadline and interleaved calls --- */
 
 static void test_wall_and_interleaving(void **state) {
@@ -415,6 +446,7 @@ int main(void) {
       cmocka_unit_test(test_load_errors),
       cmocka_unit_test(test_isolation_and_memory),
       cmocka_unit_test(test_wall_and_interleaving),
+      cmocka_unit_test(test_loop_share),
       cmocka_unit_test(test_bridge),
       cmocka_unit_test(test_corpus),
   };

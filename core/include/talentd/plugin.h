@@ -240,6 +240,14 @@ struct td_host_api {
    * address rules; names are resolved and checked only when sending). Returns 0, or TD_EINVAL
    * with a sentence in why (for a 422 naming the field). */
   int (*http_check_url)(td_plugin_t *self, const char *url, char *why, size_t why_size);
+
+  /* Runs the filters of a hook the core does not fire itself (email.before_send, fired by
+   * whichever plugin sends email, or the plugin's own "<name>.before_<verb>") on proposed, in
+   * tx (a write transaction: filters run on the writer thread). proposed is changed in place
+   * with the members the hook lets filters change. Returns 0 to go on; TD_EDENIED when a
+   * filter vetoed (its reason in reason); TD_EINVAL for a refused hook or a read-only tx, or
+   * when a fail-closed filter failed (the reason says so). */
+  int (*run_filter)(td_tx_t *tx, const char *hook, json_t *proposed, char *reason, size_t reason_size);
 };
 
 #ifdef __cplusplus
