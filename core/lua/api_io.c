@@ -110,6 +110,25 @@ static int http_request(lua_State *L) {
   return td__lua_host_yield(L, hc);
 }
 
+/* Replaces the table at the top by a read-only proxy, its nested tables first, so no part of
+ * talent.config can be changed by the script (the tables come from JSON: no cycles, and
+ * their depth is bounded by the conversion's limit). */
+static void deep_readonly(td__lua_state_t *s, lua_State *L) {
+  int t = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      deep_readonly(s, L);
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, t); /* same key: allowed while iterating */
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  td__lua_make_readonly(s, L);
+}
+
 void td__lua_api_io(td__lua_state_t *s, lua_State *L) {
   static const luaL_Reg http[] = {{"request", http_request}, {NULL, NULL}};
   luaL_newlib(L, http);
@@ -121,6 +140,6 @@ void td__lua_api_io(td__lua_state_t *s, lua_State *L) {
     td__lua_push_json(L, config, s->limits.json_max_depth, s->limits.json_max_items);
   else
     lua_newtable(L);
-  td__lua_make_readonly(s, L);
+  deep_readonly(s, L);
   lua_setfield(L, -2, "config");
 }

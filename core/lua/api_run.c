@@ -28,6 +28,9 @@ typedef struct op {
   td__principal_t principal;
   char cause[96];
   char what[48];
+  int denied_status; /* 403 or 404 when the domain refused the principal (audited apart) */
+  td__writer_t *writer;
+  td__write_op_t audit_op;
 } op_t;
 
 void td__lua_problem_text(const json_t *problem, char *buf, size_t size) {
@@ -82,6 +85,8 @@ static int op_execute(td__db_t *db, op_t *op) {
     rc = td__audit_write(db, &e);
     if (rc != 0) snprintf(op->error, sizeof op->error, "the audit entry could not be written");
   } else if (rc != 0) {
+    json_int_t status = json_integer_value(json_object_get(ctx.problem, "status"));
+    if (op->write && (status == 403 || status == 404)) op->denied_status = (int)status;
     if (ctx.problem != NULL)
       td__lua_problem_text(ctx.problem, op->error, sizeof op->error);
     else
@@ -104,6 +109,30 @@ static void op_free(op_t *op) {
 static int run_write(td__db_t *db, void *arg) { return op_execute(db, arg); }
 static int run_read(td__db_t *db, void *arg) { return op_execute(db, arg); }
 
+/* A refused action's own savepoint was rolled back with its audit entry: the denial is
+ * written apart, as the API does for denied requests. */
+static int denied_run(td__db_t *db, void *arg) {
+  const op_t *op = arg;
+  const char *app = json_string_value(json_object_get(op->args, "application_id"));
+  const char *cand = json_string_value(json_object_get(op->args, "candidate_id"));
+  td__audit_entry_t e = {.actor_id = op->principal.user_id,
+                         .actor_kind = "script",
+                         .action = op->what,
+                         .object_type = app    ? "application"
+                                        : cand ? "candidate"
+                                               : NULL,
+                         .object_id = app ? app : cand,
+                         .status = op->denied_status,
+                         .request_id = op->cause,
+                         .at_ms = td__time_now_ms()};
+  return td__audit_write(db, &e);
+}
+
+static void denied_done(void *arg, int rc) {
+  (void)rc; /* best effort, like the API's */
+  op_free(arg);
+}
+
 /* Loop thread: hands the outcome to the waiting call. */
 static void op_done(void *arg, int rc) {
   op_t *op = arg;
@@ -112,6 +141,12 @@ static void op_done(void *arg, int rc) {
   json_t *result = rc == 0 ? op->result : NULL;
   if (rc == 0) op->result = NULL;
   td__lua_host_complete(op->hc, result, rc == 0 ? NULL : op->error);
+  if (op->denied_status != 0 && op->writer != NULL) {
+    op->hc = NULL;
+    op->audit_op = (td__write_op_t){.run = denied_run, .done = denied_done, .arg = op};
+    td__writer_submit(op->writer, &op->audit_op);
+    return;
+  }
   op_free(op);
 }
 
@@ -226,6 +261,7 @@ int td__lua_api_write(lua_State *L, const char *what, td__lua_op_fn fn, json_t *
   }
   op_t *op = op_new(L, pkg, what, fn, args, true);
   op->hc = td__lua_host_new(L);
+  op->writer = pkg->host.writer;
   op->wop.run = run_write;
   op->wop.done = op_done;
   op->wop.arg = op;

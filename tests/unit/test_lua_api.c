@@ -191,6 +191,26 @@ static void test_note_and_tag(void **state) {
       count("SELECT count(*) FROM audit_log WHERE actor_kind = 'script' AND action = 'talent.tag'"), 1);
 }
 
+/* talent.config is read-only all the way down. */
+static void test_config_read_only(void **state) {
+  (void)state;
+  json_t *config = json_pack("{s:{s:i,s:[s]},s:s}", "limits", "max", 3, "tags", "java", "mode", "strict");
+  td__lua_host_t host = {.config = config};
+  const char *src =
+      "assert(talent.config.limits.max == 3 and talent.config.limits.tags[1] == 'java')\n"
+      "assert(not pcall(function() talent.config.mode = 'loose' end))\n"
+      "assert(not pcall(function() talent.config.limits.max = 99 end))\n"
+      "assert(not pcall(function() talent.config.limits.tags[1] = 'x' end))\n"
+      "assert(not pcall(rawset, talent.config.limits, 'max', 99))\n"
+      "assert(talent.config.limits.max == 3 and talent.config.mode == 'strict')\n";
+  td__lua_package_t *pkg = NULL;
+  char *err = NULL;
+  int rc = td__lua_package_load("cfg", src, strlen(src), NULL, &host, &pkg, &err);
+  if (rc != 0) fail_msg("load: %s", err ? err : "?");
+  td__lua_package_free(pkg);
+  json_decref(config);
+}
+
 static void test_interviewer_move_refused(void **state) {
   (void)state;
   start_server();
@@ -211,6 +231,10 @@ static void test_interviewer_move_refused(void **state) {
   assert_int_equal(count("SELECT count(*) FROM applications a JOIN stages s ON s.rowid = a.stage_rowid"
                          " WHERE s.id = 'stg_screen'"),
                    0);
+  /* The refusal is audited apart (the action's own savepoint, with its entry, was rolled back). */
+  assert_int_equal(count("SELECT count(*) FROM audit_log WHERE actor_kind = 'script' AND actor_id = 'usr_iv'"
+                         " AND action = 'talent.move' AND status IN (403, 404)"),
+                   1);
 }
 
 /* A recruiter script may move: the same call succeeds and is audited. */
@@ -491,6 +515,7 @@ static void test_dry_run(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_note_and_tag, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_config_read_only, setup, teardown),
       cmocka_unit_test_setup_teardown(test_interviewer_move_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_recruiter_move, setup, teardown),
       cmocka_unit_test_setup_teardown(test_store_round_trip, setup, teardown),
