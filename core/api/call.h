@@ -53,6 +53,7 @@ typedef struct td__route {
   const char *body_schema;      /* name under components/schemas in openapi.json; NULL: no body */
   unsigned flags;
   const void *data; /* the handler's own (plugin routes); NULL for the core's */
+  size_t max_body;  /* an upload route's own body limit when smaller than the upload limit (0: none) */
 } td__route_t;
 
 struct td__call {

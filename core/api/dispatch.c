@@ -391,7 +391,8 @@ size_t td__dispatch_body_limit(const td__http_request_t *req, void *ctx) {
     char dir[4096];
     int n = snprintf(dir, sizeof dir, "%s/tmp", app->data_dir);
     if (n > 0 && (size_t)n < sizeof dir) td__http_body_to_file(req, dir);
-    return app->upload_limit;
+    /* A route's own smaller limit refuses an oversized body before it is all read. */
+    return route->max_body && route->max_body < app->upload_limit ? route->max_body : app->upload_limit;
   }
   return 0;
 }

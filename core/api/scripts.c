@@ -179,7 +179,7 @@ const td__route_t td__routes_scripts[] = {
     {"GET", "/api/v1/scripts", TD_RUN_READ, scripts_list, NULL, NULL, TD_ROUTE_ADMIN},
     {"GET", "/api/v1/scripts/{name}", TD_RUN_READ, scripts_get, NULL, NULL, TD_ROUTE_ADMIN},
     {"PUT", "/api/v1/scripts/{name}", TD_RUN_READ_THEN_WRITE, scripts_check, scripts_store, NULL,
-     TD_ROUTE_ADMIN | TD_ROUTE_UPLOAD},
+     TD_ROUTE_ADMIN | TD_ROUTE_UPLOAD, NULL, TD_SCRIPT_SOURCE_MAX},
     {"DELETE", "/api/v1/scripts/{name}", TD_RUN_WRITE, scripts_delete, NULL, NULL, TD_ROUTE_ADMIN},
     {NULL, NULL, 0, NULL, NULL, NULL, 0},
 };

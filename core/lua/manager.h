@@ -34,6 +34,8 @@ struct td__delivery;
 #define TD_SCRIPT_DESCRIPTION_MAX 512
 /* Scheduled runs of scripts are named "script.<package>.<talent.on_run name>". */
 #define TD_SCRIPT_RUN_PREFIX "script."
+/* The largest script source the API takes (the sandbox's default load_max_bytes). */
+#define TD_SCRIPT_SOURCE_MAX (256 * 1024)
 
 /* The manifest header: an optional first line `-- talentd: {"description": "...", "role":
  * "recruiter"}`. */
