@@ -36,9 +36,10 @@ int td__script_user_ensure(td__db_t *db, const char *name, td__role_t role, int6
     return td__user_create(db, email, display, role, NULL, now_ms, id_out);
   }
   if (rc) return rc;
+  /* A script loaded again after a delete gets its user back (active again). */
   td__stmt_t *st = td__db_stmt(db,
-                               "UPDATE users SET role = ?, updated_at = ?, version = version + 1"
-                               " WHERE id = ? AND role <> ?");
+                               "UPDATE users SET role = ?, active = 1, updated_at = ?, version = version + 1"
+                               " WHERE id = ? AND (role <> ? OR active = 0)");
   if (st == NULL) return TD_EIO;
   td__stmt_bind_text(st, 1, td__role_name(role));
   td__stmt_bind_int(st, 2, now_ms);
@@ -85,7 +86,14 @@ int td__script_delete(td__db_t *db, const char *name) {
   td__stmt_bind_text(st, 1, name);
   int rc = td__stmt_run(st);
   if (rc) return rc;
-  return td__db_changes(db) > 0 ? 0 : TD_ENOTFOUND;
+  if (td__db_changes(db) == 0) return TD_ENOTFOUND;
+  /* The script's user stays (history points at it) but is marked inactive: it acts no more. */
+  char email[160];
+  td__script_user_email(name, email, sizeof email);
+  st = td__db_stmt(db, "UPDATE users SET active = 0, version = version + 1 WHERE email = ? AND active = 1");
+  if (st == NULL) return TD_EIO;
+  td__stmt_bind_text(st, 1, email);
+  return td__stmt_run(st);
 }
 
 int td__script_set_error(td__db_t *db, const char *name, const char *error) {

@@ -109,6 +109,12 @@ def test_delete_removes_live(s):
     expect_status(s.get(API + "/tagger"), 404)
     expect(not [x for x in expect_status(s.get(API), 200).json["data"] if x["name"] == "tagger"], "not listed")
     expect_status(s.delete(API + "/tagger"), 404)
+    user = "script+tagger@scripts.talentd.invalid"
+    expect(s.db_query("SELECT active FROM users WHERE email = ?", user) == [(0,)],
+           "the script's user stays for history, inactive")
+    expect_status(put(s, "tagger", TAGGER_V1), 201)
+    expect(s.db_query("SELECT active FROM users WHERE email = ?", user) == [(1,)], "active again when reloaded")
+    expect_status(s.delete(API + "/tagger"), 204)
 
 
 def test_runaway_handler_is_stopped_while_server_answers(s):
