@@ -49,6 +49,8 @@ int td__app_serve(json_t *config);
  * the routes added before (td__routes_add, at start-up only: TD_EDENIED once built). */
 const td__route_t *td__routes(size_t *count);
 int td__routes_add(const td__route_t *route);
+/* Whether a core route lives at prefix or below it (for plugins asking for an API root). */
+bool td__routes_core_has_prefix(const char *prefix);
 /* Finds the route for method and path; fills params. Returns 0, TD_ENOTFOUND, or
  * TD_EDENIED when the path exists for other methods (then *allow lists them). */
 int td__route_match(const char *method, const char *path, const td__route_t **route, td__call_t *call,

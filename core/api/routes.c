@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/app.h"
 #include "talentd/types.h"
@@ -36,6 +37,14 @@ static bool built;
 /* Routes added at start-up (plugins), appended after the core's. */
 static td__route_t *added;
 static size_t added_count;
+
+bool td__routes_core_has_prefix(const char *prefix) {
+  size_t n = strlen(prefix);
+  for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+    for (const td__route_t *r = tables[t]; r->method; r++)
+      if (strncmp(r->pattern, prefix, n) == 0 && (r->pattern[n] == '\0' || r->pattern[n] == '/')) return true;
+  return false;
+}
 
 int td__routes_add(const td__route_t *route) {
   if (built) return TD_EDENIED;

@@ -51,6 +51,7 @@ typedef struct td__plugin_reg {
 struct td_plugin {
   char name[32];
   char version[32];
+  char route_base[64]; /* "/api/v1/plugins/<name>", or "/api/v1/<name>" with api_root */
   char *dir;         /* directory holding plugin.json (owned) */
   json_t *manifest;  /* validated manifest (owned) */
   json_t *config;    /* plugins.<name> of the server config, validated (owned) */

@@ -119,7 +119,7 @@ static int register_route(td_plugin_t *self, const td_route_spec_t *spec, td_rou
   if (taken(self, TD_REG_ROUTE, path, m)) return refuse(self, "route", path, "registered twice");
   td__plugin_reg_t *r = add_reg(self, TD_REG_ROUTE, path, *(void **)&fn, data);
   snprintf(r->method, sizeof r->method, "%s", m);
-  snprintf(r->pattern, sizeof r->pattern, "/api/v1/plugins/%s%s", self->name, path);
+  snprintf(r->pattern, sizeof r->pattern, "%s%s", self->route_base, path);
   r->route_kind = spec->kind;
   r->flags = spec->flags;
   r->body_schema = spec->body_schema ? td__xstrdup(spec->body_schema) : NULL;
@@ -250,6 +250,26 @@ static int query(td_tx_t *tx, const char *sql, const json_t *params, json_t **ro
   }
   *rows = out;
   return 0;
+}
+
+static int query_each(td_tx_t *tx, const char *sql, const json_t *params, int (*row)(const json_t *, void *),
+                      void *data) {
+  td__stmt_t *st;
+  if (row == NULL) return TD_EINVAL;
+  int rc = prepare(tx, sql, params, &st);
+  if (rc) return rc;
+  while ((rc = td__stmt_step(st)) == 1) {
+    json_t *r = row_json(st);
+    int stop = row(r, data);
+    json_decref(r);
+    if (stop) {
+      td__stmt_reset(st);
+      rc = stop;
+      break;
+    }
+  }
+  td__stmt_finalize(st);
+  return rc;
 }
 
 static int exec_sql(td_tx_t *tx, const char *sql, const json_t *params, int64_t *changes) {
@@ -430,6 +450,7 @@ static const td_host_api_t host_api = {
     .http_request = td__plugin_http_request,
     .http_check_url = td__plugin_http_check_url,
     .run_filter = run_filter,
+    .query_each = query_each,
 };
 
 /* "talentd.host" version 1 is this table; other extensions are added by name. */

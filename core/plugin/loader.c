@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/app.h"
 #include "api/openapi.h"
 #include "plugin/host.h"
 #include "plugin/migrate.h"
@@ -73,6 +74,12 @@ static int validate_manifest(td_plugin_t *p, const td__plugin_files_t *files, ch
   p->manifest = m;
   snprintf(p->name, sizeof p->name, "%s", json_string_value(json_object_get(m, "name")));
   snprintf(p->version, sizeof p->version, "%s", json_string_value(json_object_get(m, "version")));
+  bool root = json_is_true(json_object_get(m, "api_root"));
+  snprintf(p->route_base, sizeof p->route_base, root ? "/api/v1/%s" : "/api/v1/plugins/%s", p->name);
+  if (root && td__routes_core_has_prefix(p->route_base)) {
+    snprintf(why, WHY_SIZE, "api_root: the core already serves %s", p->route_base);
+    return TD_ECONFLICT;
+  }
   json_t *abi = json_object_get(m, "abi");
   json_int_t lo = json_integer_value(json_object_get(abi, "min")),
              hi = json_integer_value(json_object_get(abi, "max"));
@@ -261,14 +268,14 @@ static int run_init(td_plugin_t *p, char *why) {
 static int merge_openapi(td_plugin_t *p, const td__blob_t *blob, json_t *openapi, char *why) {
   if (blob->data == NULL) return 0;
   json_t *frag = json_loadb(blob->data, blob->size, 0, NULL);
-  char *prefix = td__xprintf("/api/v1/plugins/%s/", p->name);
+  char *prefix = td__xprintf("%s/", p->route_base);
   const char *path;
   json_t *v;
   int rc = frag ? 0 : TD_EINVAL;
   json_object_foreach(json_object_get(frag, "paths"), path, v) {
     if (strncmp(path, prefix, strlen(prefix)) != 0) rc = TD_EINVAL;
   }
-  const char *error = "its paths must start with /api/v1/plugins/<name>/";
+  const char *error = "its paths must start with the plugin's route base (/api/v1/plugins/<name>/)";
   /* A trial merge first, so a clash leaves the server's document untouched. */
   json_t *trial = rc == 0 ? json_deep_copy(openapi) : NULL;
   if (rc == 0) rc = td__openapi_merge(trial, frag, &error);

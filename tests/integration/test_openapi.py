@@ -53,7 +53,7 @@ def test_body_schema_refs_resolve(s):
 
 def enable_bundled(s):
     """The published document describes the bundled plugins too: serve it with them enabled."""
-    for name in ("webhooks",):
+    for name in ("webhooks", "analytics"):
         s.cli("plugin", "enable", name, "--data", s.data)
 
 

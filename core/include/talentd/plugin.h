@@ -248,6 +248,12 @@ struct td_host_api {
    * filter vetoed (its reason in reason); TD_EINVAL for a refused hook or a read-only tx, or
    * when a fail-closed filter failed (the reason says so). */
   int (*run_filter)(td_tx_t *tx, const char *hook, json_t *proposed, char *reason, size_t reason_size);
+
+  /* Like query, without the row cap: calls row(object keyed by column name, borrowed for the
+   * call; data) for each row in order; a nonzero return from row stops and is returned. For
+   * reports over many rows (run it in a TD_PLUGIN_ROUTE_READ handler or submit_read). */
+  int (*query_each)(td_tx_t *tx, const char *sql, const json_t *params,
+                    int (*row)(const json_t *row, void *data), void *data);
 };
 
 #ifdef __cplusplus
