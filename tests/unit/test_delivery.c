@@ -18,6 +18,7 @@
 #include "hooks/delivery.h"
 #include "hooks/events.h"
 #include "hooks/registry.h"
+#include "db_fixture.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/reader.h"
@@ -68,16 +69,7 @@ static void on_event(const json_t *envelope, td__event_done_fn done, void *token
 
 static int setup(void **state) {
   (void)state;
-  snprintf(db_path, sizeof db_path, "/tmp/td-delivery-XXXXXX");
-  int fd = mkstemp(db_path);
-  if (fd < 0) return -1;
-  close(fd);
-  td__db_t *db = NULL;
-  if (td__db_open(db_path, TD_DB_READWRITE, &db)) return -1;
-  const char *msg = NULL;
-  int rc = td__migrate(db, &msg);
-  td__db_close(db);
-  return rc;
+  return td_test_db_create(db_path, sizeof db_path, "td-delivery");
 }
 
 static int teardown(void **state) {
@@ -85,12 +77,7 @@ static int teardown(void **state) {
   td__reader_close_all();
   td__hooks_reset();
   td__event_subscribers_reset();
-  char path[96];
-  unlink(db_path);
-  snprintf(path, sizeof path, "%s-wal", db_path);
-  unlink(path);
-  snprintf(path, sizeof path, "%s-shm", db_path);
-  unlink(path);
+  td_test_db_remove(db_path);
   return 0;
 }
 
@@ -154,17 +141,7 @@ static void emit(env_t *e, const char *type0, const char *type1, int n) {
   while (!em.done) uv_run(&e->loop, UV_RUN_ONCE);
 }
 
-static int64_t query_int(const char *sql) {
-  td__db_t *db = NULL;
-  assert_int_equal(td__db_open(db_path, TD_DB_READONLY, &db), 0);
-  td__stmt_t *st = td__db_prepare(db, sql);
-  assert_non_null(st);
-  assert_int_equal(td__stmt_step(st), 1);
-  int64_t n = td__stmt_int(st, 0);
-  td__stmt_finalize(st);
-  td__db_close(db);
-  return n;
-}
+static int64_t query_int(const char *sql) { return td_test_db_int(db_path, sql); }
 
 /* Runs the loop until sql counts want rows, or fails the test after timeout_ms. */
 static void run_until_count(env_t *e, const char *sql, int64_t want, int64_t timeout_ms) {

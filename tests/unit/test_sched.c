@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "sched/sched.h"
+#include "db_fixture.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/writer.h"
@@ -51,15 +52,7 @@ static void handler(td__sched_call_t *call, void *data) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(db_path, sizeof db_path, "/tmp/td-sched-XXXXXX");
-  int fd = mkstemp(db_path);
-  if (fd < 0) return -1;
-  close(fd);
-  td__db_t *db = NULL;
-  const char *message = NULL;
-  if (td__db_open(db_path, TD_DB_READWRITE, &db)) return -1;
-  int rc = td__migrate(db, &message);
-  td__db_close(db);
+  int rc = td_test_db_create(db_path, sizeof db_path, "td-sched");
   memset(&seen, 0, sizeof seen);
   td__sched_reset();
   if (td__sched_register("test.count", "tests", handler, &seen)) return -1;
@@ -68,12 +61,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  char path[96];
-  unlink(db_path);
-  snprintf(path, sizeof path, "%s-wal", db_path);
-  unlink(path);
-  snprintf(path, sizeof path, "%s-shm", db_path);
-  unlink(path);
+  td_test_db_remove(db_path);
   td__sched_reset();
   return 0;
 }

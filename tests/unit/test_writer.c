@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "db_fixture.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/writer.h"
@@ -42,12 +43,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  char path[96];
-  unlink(db_path);
-  snprintf(path, sizeof path, "%s-wal", db_path);
-  unlink(path);
-  snprintf(path, sizeof path, "%s-shm", db_path);
-  unlink(path);
+  td_test_db_remove(db_path);
   return 0;
 }
 
@@ -65,17 +61,7 @@ static void on_done(void *arg, int rc) {
   o->done_calls++;
 }
 
-static int64_t count_rows(const char *where) {
-  td__db_t *db = NULL;
-  assert_int_equal(td__db_open(db_path, TD_DB_READONLY, &db), 0);
-  td__stmt_t *st = td__db_prepare(db, where);
-  assert_non_null(st);
-  assert_int_equal(td__stmt_step(st), 1);
-  int64_t n = td__stmt_int(st, 0);
-  td__stmt_finalize(st);
-  td__db_close(db);
-  return n;
-}
+static int64_t count_rows(const char *sql) { return td_test_db_int(db_path, sql); }
 
 static void test_batch_isolates_failures(void **state) {
   (void)state;
