@@ -5,7 +5,8 @@
 PACKAGES := cmake make gcc clang pkg-config python3 libclang-rt-14-dev \
             libuv1-dev node-llhttp libsqlite3-dev sqlite3 liblua5.4-dev \
             libcurl4-openssl-dev libjansson-dev libsodium-dev libcmocka-dev \
-            json-schema-test-suite wrk tzdata
+            json-schema-test-suite wrk tzdata \
+            libxlsxwriter-dev librsvg2-bin python3-aiosmtpd dovecot-imapd
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan

@@ -38,4 +38,9 @@ function(talentd_add_plugin name)
     add_custom_command(TARGET ${P_TARGET} POST_BUILD
       COMMAND ${CMAKE_COMMAND} -E copy_directory ${P_DIRECTORY}/migrations ${stage}/migrations)
   endif()
+  # The files staged beside the library are copied when it links: make an edit to any of them
+  # relink it, so the staged copy never lags behind the source.
+  file(GLOB staged_files CONFIGURE_DEPENDS ${P_DIRECTORY}/plugin.json ${P_DIRECTORY}/openapi.json
+       ${P_DIRECTORY}/migrations/*.sql)
+  set_property(TARGET ${P_TARGET} APPEND PROPERTY LINK_DEPENDS ${staged_files})
 endfunction()

@@ -15,6 +15,7 @@
 
 #include "api/openapi.h"
 #include "net/client.h"
+#include "net/mail_xfer.h"
 #include "net/ssrf.h"
 #include "plugin/host.h"
 #include "auth/authn.h"
@@ -127,6 +128,7 @@ static void finish_stop(td__app_t *app) {
   app->writer = NULL;
   uv_timer_stop(&app->lag_timer);
   uv_timer_stop(&app->housekeeping_timer);
+  td__reader_background_stop();
   uv_walk(app->loop, close_walk, NULL);
 }
 
@@ -142,6 +144,13 @@ static void on_net_closed(void *arg) {
   if (app->drained) finish_stop(app);
 }
 
+/* Mail stops first (its thread joined, its transfers "cancelled"), then the outbound HTTP
+ * client: a plugin's mail callback may still start an HTTP request, which the client cancels. */
+static void on_mail_closed(void *arg) {
+  td__app_t *app = arg;
+  if (app->net) td__net_close(app->net, on_net_closed, app); /* in-flight requests: "cancelled" */
+}
+
 static void on_stop_deadline(uv_timer_t *t) {
   td__app_t *app = t->data;
   td__log(TD_LOG_WARN, "stop_deadline",
@@ -155,6 +164,7 @@ static void on_stop_deadline(uv_timer_t *t) {
     td__writer_stop(app->writer);
     app->writer = NULL;
   }
+  td__reader_background_stop();
   uv_walk(app->loop, close_walk, NULL);
 }
 
@@ -164,7 +174,7 @@ static void on_signal(uv_signal_t *s, int signum) {
   app->stopping = true;
   td__sched_stop(app->sched); /* before the writer stops and before uv_walk closes handles */
   app->sched = NULL;
-  if (app->net) td__net_close(app->net, on_net_closed, app); /* in-flight requests: "cancelled" */
+  td__mail_xfer_close(on_mail_closed, app); /* then the HTTP client */
   td__log(TD_LOG_INFO, "stopping", json_pack("{s:i}", "signal", signum));
   uv_timer_start(&app->stop_timer, on_stop_deadline, STOP_DEADLINE_MS, 0);
   td__http_server_shutdown(app->http, on_drained, app);
@@ -315,6 +325,7 @@ int td__app_serve(json_t *config) {
   if (td__http_server_start(app->loop, host, port, &app->limits, td__dispatch, td__dispatch_body_limit, app,
                             &app->http) != 0) {
     fprintf(stderr, "talentd: cannot listen on %s\n", listen);
+    td__mail_xfer_close(NULL, NULL); /* a plugin may have started a transfer in its start */
     td__net_close(app->net, NULL, NULL);
     td__sched_stop(app->sched);
     app->sched = NULL;

@@ -96,23 +96,20 @@ bad:
 }
 
 
-/* Parses the query string once; values are kept per name as arrays of strings. */
-static json_t *parsed_query(td__call_t *call) {
-  if (call->query) return call->query;
-  call->query = json_object();
-  const char *q = call->req ? call->req->query : NULL;
-  while (q && *q) {
-    const char *amp = strchr(q, '&');
-    size_t len = amp ? (size_t)(amp - q) : strlen(q);
+void td__form_decode(const char *q, size_t size, json_t *into) {
+  const char *end = q ? q + size : NULL;
+  while (q && q < end) {
+    const char *amp = memchr(q, '&', (size_t)(end - q));
+    size_t len = amp ? (size_t)(amp - q) : (size_t)(end - q);
     const char *eq = memchr(q, '=', len);
     size_t klen = eq ? (size_t)(eq - q) : len;
     char *k = td__percent_decode(q, klen, true);
     char *v = eq ? td__percent_decode(eq + 1, len - klen - 1, true) : td__xstrdup("");
     if (k && v && *k) {
-      json_t *list = json_object_get(call->query, k);
+      json_t *list = json_object_get(into, k);
       if (list == NULL) {
         list = json_array();
-        json_object_set_new(call->query, k, list);
+        json_object_set_new(into, k, list);
       }
       if (json_array_size(list) < 100) json_array_append_new(list, json_string(v));
     }
@@ -120,6 +117,14 @@ static json_t *parsed_query(td__call_t *call) {
     free(v);
     q = amp ? amp + 1 : NULL;
   }
+}
+
+/* Parses the query string once; values are kept per name as arrays of strings. */
+static json_t *parsed_query(td__call_t *call) {
+  if (call->query) return call->query;
+  call->query = json_object();
+  const char *q = call->req ? call->req->query : NULL;
+  if (q) td__form_decode(q, strlen(q), call->query);
   return call->query;
 }
 

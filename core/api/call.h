@@ -41,7 +41,12 @@ enum {
   TD_ROUTE_NO_AUDIT = 1 << 3,   /* a write that is not a change to audit (e.g. logout) */
   TD_ROUTE_AUDIT_READ = 1 << 4, /* a read worth an audit entry (bulk exports of personal data) */
   TD_ROUTE_AUTH_CHANGE =
-      1 << 5 /* a write that changes who may sign in: drop cached credentials after commit */
+      1 << 5, /* a write that changes who may sign in: drop cached credentials after commit */
+  TD_ROUTE_FORM = 1 << 6, /* also takes an application/x-www-form-urlencoded body (at most 4 KiB),
+                             decoded to an object of strings (the first value of each name) and
+                             checked against the body schema like JSON: RFC 8058 one-click */
+  TD_ROUTE_BACKGROUND = 1 << 7 /* a heavy read (a report): run on the low-priority background
+                                  reader (store/reader.h), not the pool that serves requests */
 };
 
 typedef struct td__route {
@@ -114,6 +119,9 @@ int td__problem_from_code(td__call_t *call, int code, const char *what);
 
 /* First value of a query parameter, percent-decoded into a call-owned string, or NULL. */
 const char *td__call_query(td__call_t *call, const char *name);
+/* Decodes application/x-www-form-urlencoded text (a query string or a form body) of size bytes
+ * into `into`: each name maps to an array of its values (at most 100), '+' read as a space. */
+void td__form_decode(const char *text, size_t size, json_t *into);
 /* Every value of a repeated query parameter (a json array of strings, borrowed). */
 json_t *td__call_query_all(td__call_t *call, const char *name);
 /* Page size from ?limit= (default 50, at most 100) and the rowid after which to continue

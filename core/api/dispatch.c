@@ -50,11 +50,37 @@ static int upload_fingerprint(td__call_t *call) {
   return 0;
 }
 
+#define FORM_BODY_MAX 4096
+
+static int validate_body(td__call_t *call);
+
+static bool is_form(const char *ctype) {
+  static const char form[] = "application/x-www-form-urlencoded";
+  size_t n = sizeof form - 1;
+  return ctype && strncasecmp(ctype, form, n) == 0 && (ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ');
+}
+
+/* A form body (TD_ROUTE_FORM): an object of each name's first value, then the schema. */
+static int decode_form(td__call_t *call) {
+  const td__http_request_t *req = call->req;
+  if (req->body.len > FORM_BODY_MAX)
+    return td__problem(call, 413, "Body too large", "a form body on this endpoint may hold at most 4 KiB");
+  json_t *lists = json_object();
+  td__form_decode(req->body.data, req->body.len, lists);
+  call->body = json_object();
+  const char *name;
+  json_t *values;
+  json_object_foreach(lists, name, values) json_object_set(call->body, name, json_array_get(values, 0));
+  json_decref(lists);
+  return call->route->body_schema ? validate_body(call) : 0;
+}
+
 /* Parses and validates the JSON body against the route's schema. */
 static int decode_body(td__call_t *call) {
   const td__route_t *r = call->route;
   const td__http_request_t *req = call->req;
   if (r->flags & TD_ROUTE_UPLOAD) return upload_fingerprint(call);
+  if ((r->flags & TD_ROUTE_FORM) && is_form(td__http_header(req, "content-type"))) return decode_form(call);
   if (r->body_schema == NULL) {
     if (req->body.len == 0) return 0;
     return td__problem(call, 400, "Unexpected body", "this endpoint takes no request body");
@@ -80,6 +106,12 @@ static int decode_body(td__call_t *call) {
     free(message);
     return TD_EINVAL;
   }
+  return validate_body(call);
+}
+
+/* Checks call->body against the route's body schema: a 422 naming every field at fault. */
+static int validate_body(td__call_t *call) {
+  const td__route_t *r = call->route;
   json_t *schemas = json_object_get(json_object_get(call->app->openapi, "components"), "schemas");
   json_t *schema = json_object_get(schemas, r->body_schema);
   if (schema == NULL) return td__problem_internal(call, TD_EINTERNAL);
@@ -369,7 +401,9 @@ void td__dispatch(td__http_request_t *req, void *ctx) {
     case TD_RUN_READ:
     case TD_RUN_READ_THEN_WRITE:
       call->read_op = (td__read_op_t){.run = run_read, .done = done_read, .arg = call};
-      if (td__reader_submit(app->loop, &call->read_op) != 0) {
+      if (((route->flags & TD_ROUTE_BACKGROUND) && route->kind == TD_RUN_READ
+               ? td__reader_submit_background(app->loop, &call->read_op)
+               : td__reader_submit(app->loop, &call->read_op)) != 0) {
         td__problem(call, 503, "Busy", "the server is busy; retry shortly");
         finish(call);
       }

@@ -18,6 +18,8 @@ static const td__route_t *const tables[] = {
     td__routes_pipeline_templates,
     td__routes_applications,
     td__routes_tasks,
+    td__routes_touches,
+    td__routes_touches,
     td__routes_attachments,
     td__routes_custom_fields,
     td__routes_imports,

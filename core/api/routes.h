@@ -12,6 +12,8 @@ extern const td__route_t td__routes_jobs[];
 extern const td__route_t td__routes_pipeline_templates[];
 extern const td__route_t td__routes_applications[];
 extern const td__route_t td__routes_tasks[];
+extern const td__route_t td__routes_touches[];
+extern const td__route_t td__routes_touches[];
 extern const td__route_t td__routes_attachments[];
 extern const td__route_t td__routes_custom_fields[];
 extern const td__route_t td__routes_imports[];

@@ -16,6 +16,7 @@
 #include "domain/jobs.h"
 #include "domain/notes.h"
 #include "domain/tasks.h"
+#include "domain/touches.h"
 #include "auth/authn.h"
 #include "domain/users.h"
 #include "util/id.h"
@@ -77,43 +78,43 @@ static demo_job_t jobs[] = {
      .department = "Engineering",
      .location = "Berlin",
      .skills = {"c", "postgres", "kubernetes", "rust", "linux", "kafka"},
-     .openings = 14,
+     .openings = 11,
      .confidential = false},
     {.title = "Frontend Engineer",
      .department = "Engineering",
      .location = "Remote",
      .skills = {"react", "typescript", "css", "figma", "testing", "graphql"},
-     .openings = 12,
+     .openings = 10,
      .confidential = false},
     {.title = "Account Executive",
      .department = "Sales",
      .location = "New York",
      .skills = {"salesforce", "negotiation", "saas", "pipeline", "enterprise", "hubspot"},
-     .openings = 16,
+     .openings = 12,
      .confidential = false},
     {.title = "Sales Development Representative",
      .department = "Sales",
      .location = "Austin",
      .skills = {"outbound", "hubspot", "cold calling", "crm", "prospecting", "saas"},
-     .openings = 16,
+     .openings = 12,
      .confidential = false},
     {.title = "Customer Success Manager",
      .department = "Customer Success",
      .location = "London",
      .skills = {"onboarding", "renewals", "zendesk", "saas", "training", "churn"},
-     .openings = 12,
+     .openings = 10,
      .confidential = false},
     {.title = "Support Specialist",
      .department = "Customer Success",
      .location = "Lisbon",
      .skills = {"zendesk", "sql", "troubleshooting", "languages", "empathy", "jira"},
-     .openings = 14,
+     .openings = 11,
      .confidential = false},
     {.title = "Financial Analyst",
      .department = "Finance",
      .location = "Toronto",
      .skills = {"excel", "forecasting", "sql", "tableau", "budgeting", "modeling"},
-     .openings = 12,
+     .openings = 10,
      .confidential = false},
     {.title = "Head of Finance",
      .department = "Finance",
@@ -190,8 +191,11 @@ static int make_job(td__ctx_t *ctx, demo_job_t *j, char users[4][TD_ID_MAX]) {
   json_t *openings = json_array();
   for (int i = 0; i < j->openings; i++) {
     char date[32];
-    /* Target dates from two months ago (the plan's early hires) to five months ahead. */
-    td__time_format(td__time_now_ms() + ((int64_t)pick(210) - 60) * DAY_MS, date, sizeof date);
+    /* The plan's waves: openings due over the past months (most get filled by the history's
+     * hires) and the last three due in the coming weeks and months (the open pipeline). */
+    int future = j->openings - i <= 3;
+    int64_t offset_days = future ? 20 + 35 * (3 - (j->openings - i)) + (int64_t)pick(10) : -20 - (int64_t)pick(180);
+    td__time_format(td__time_now_ms() + offset_days * DAY_MS, date, sizeof date);
     date[10] = '\0';
     json_array_append_new(openings, json_pack("{s:s}", "target_date", date));
   }
@@ -321,6 +325,25 @@ static int make_notes_and_tasks(td__ctx_t *ctx, const char *candidate_id, const 
   return rc ? fail_with(ctx, "creating a task", rc) : 0;
 }
 
+/* Earlier contacts for some people (a meetup, the alumni talent pool, a job-board click, a
+ * colleague's referral) some weeks before they apply, so source attribution has several
+ * touches to share credit between. */
+static int make_touches(td__ctx_t *ctx, const char *candidate_id, int64_t applied_at) {
+  static const struct {
+    const char *channel, *source;
+  } earlier[] = {{"event", "Berlin Tech Meetup"}, {"pool", "Alumni"}, {"board", "linkedin"},
+                 {"referral", "referral"}, {"event", "Careers fair"}};
+  td__candidate_ref_t ref;
+  int rc = td__candidate_resolve(ctx->db, candidate_id, &ref);
+  for (size_t k = 0, n = 1 + pick(2); rc == 0 && k < n; k++) {
+    size_t e = pick(sizeof earlier / sizeof earlier[0]);
+    td__touch_t t = {.candidate_rowid = ref.rowid, .channel = earlier[e].channel, .source = earlier[e].source,
+                     .at_ms = applied_at - (int64_t)(5 + pick(60)) * DAY_MS};
+    rc = td__touch_record(ctx, &t, NULL);
+  }
+  return rc ? fail_with(ctx, "recording a touch", rc) : 0;
+}
+
 static int fill(td__ctx_t *ctx, char users[4][TD_ID_MAX]) {
   int64_t now = td__time_now_ms();
   ctx->now_ms = now - HISTORY_DAYS * DAY_MS - 30 * DAY_MS;
@@ -345,6 +368,7 @@ static int fill(td__ctx_t *ctx, char users[4][TD_ID_MAX]) {
     if (rc) return fail_with(ctx, "creating a candidate", rc);
     snprintf(candidate_id, sizeof candidate_id, "%s", json_string_value(json_object_get(out, "id")));
     json_decref(out);
+    if (n % 3 == 0 && (rc = make_touches(ctx, candidate_id, applied_at)) != 0) return rc;
     /* About 1.5 applications per person: 3,000 over 2,000 candidates. */
     int wanted = applications < APPLICATIONS && (n % 2 == 0) ? 2 : 1;
     for (int k = 0; k < wanted && applications < APPLICATIONS; k++) {
@@ -384,7 +408,8 @@ int td__cli_demo(const char *data_dir) {
   if (rc == 0)
     rc = td__db_exec(db,
                      "INSERT OR IGNORE INTO plugin_states (name, enabled, updated_at) "
-                     "VALUES ('webhooks', 1, unixepoch() * 1000)");
+                     "VALUES ('webhooks', 1, unixepoch() * 1000), ('analytics', 1, unixepoch() * 1000),"
+                     " ('crm', 1, unixepoch() * 1000), ('sequences', 1, unixepoch() * 1000)");
   rc = rc == 0 ? td__db_exec(db, "COMMIT") : (td__db_exec(db, "ROLLBACK"), rc);
   td__db_close(db);
   if (rc) return 1;

@@ -12,6 +12,7 @@
 #include "domain/candidates.h"
 #include "domain/jobs.h"
 #include "domain/row_json.h"
+#include "domain/touches.h"
 #include "domain/transitions.h"
 #include "domain/users.h"
 #include "hooks/filter.h"
@@ -221,6 +222,8 @@ int td__application_create(td__ctx_t *ctx, const json_t *body, json_t **out, int
     td__transition_req_t req = {.application_rowid = rowid, .kind = TD_TRANSITION_CREATED};
     rc = td__transition_apply(ctx, &req, NULL);
   }
+  /* Every application is a touch (channel from its source: domain/touches.h), for attribution. */
+  if (rc == 0) rc = td__touch_record_application(ctx, rowid);
   if (rc) {
     td__db_rollback_to(ctx->db, SAVEPOINT);
     return rc;

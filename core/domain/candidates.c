@@ -870,6 +870,8 @@ static int move_rows(td__ctx_t *ctx, int64_t survivor, int64_t duplicate) {
       "UPDATE activities SET candidate_rowid = ?1 WHERE candidate_rowid = ?2",
       "UPDATE tasks SET candidate_rowid = ?1 WHERE candidate_rowid = ?2",
       "UPDATE attachments SET candidate_rowid = ?1 WHERE candidate_rowid = ?2",
+      /* Touches stay append-only except for who they belong to (migration 0010's trigger). */
+      "UPDATE touches SET candidate_rowid = ?1 WHERE candidate_rowid = ?2",
       /* The duplicate's emails are re-inserted for the survivor by store(). */
       "DELETE FROM candidate_emails WHERE candidate_rowid = ?2",
   };

@@ -102,6 +102,8 @@ typedef struct materialize {
   td__write_op_t op;
   td__delivery_t *d;
   bool init;
+  bool at_start; /* init at server start: a new subscriber begins with this start's
+                    server.started (so a plugin can set itself up on its first start too) */
   size_t nsubs;
   int64_t *advance; /* per subscriber: the new cursor, or 0 */
 } materialize_t;
@@ -265,7 +267,12 @@ static int materialize_run(td__db_t *db, void *arg) {
   const td__delivery_t *d = m->d;
   for (size_t i = 0; i < m->nsubs; i++) {
     td__stmt_t *st =
-        m->init ? td__db_stmt(db,
+        m->at_start ? td__db_stmt(db,
+                                  "INSERT INTO delivery_cursors(package, hook, last_event_rowid) "
+                                  "VALUES (?, ?, coalesce((SELECT max(rowid) - 1 FROM events"
+                                  " WHERE type = 'server.started'), (SELECT max(rowid) FROM events), 0)) "
+                                  "ON CONFLICT(package, hook) DO NOTHING")
+        : m->init ? td__db_stmt(db,
                               "INSERT INTO delivery_cursors(package, hook, last_event_rowid) "
                               "VALUES (?, ?, (SELECT coalesce(max(rowid), 0) FROM events)) "
                               "ON CONFLICT(package, hook) DO NOTHING")
@@ -302,9 +309,9 @@ static void materialize_done(void *arg, int rc) {
 }
 
 /* advance (taken; NULL with init) has one entry per subscriber of the list now. */
-static void materialize_submit(td__delivery_t *d, bool init, int64_t *advance) {
+static void materialize_submit(td__delivery_t *d, bool init, bool at_start, int64_t *advance) {
   materialize_t *m = td__xcalloc(1, sizeof *m);
-  *m = (materialize_t){.d = d, .init = init, .nsubs = d->nsubs, .advance = advance};
+  *m = (materialize_t){.d = d, .init = init, .at_start = at_start, .nsubs = d->nsubs, .advance = advance};
   m->op = (td__write_op_t){.run = materialize_run, .done = materialize_done, .arg = m};
   d->materializing = true;
   td__writer_submit(d->writer, &m->op);
@@ -577,7 +584,7 @@ static void scan_done(void *arg, int rc) {
       call_subscriber(d, due);
     }
     int64_t *advance = cursor_advances(d);
-    if (advance) materialize_submit(d, false, advance);
+    if (advance) materialize_submit(d, false, false, advance);
   }
   scan_free(s);
   maybe_resync(d);
@@ -699,7 +706,7 @@ static void apply_resync(td__delivery_t *d, bool append) {
   d->resync_pending = false;
   if (r.added) {
     d->ready = false;
-    materialize_submit(d, true, NULL);
+    materialize_submit(d, true, false, NULL);
   }
   if (d->nsubs && !d->timer_running) {
     uv_timer_start(&d->timer, on_tick, (uint64_t)d->cfg.poll_ms, (uint64_t)d->cfg.poll_ms);
@@ -743,7 +750,7 @@ int td__delivery_start_with(uv_loop_t *loop, td__writer_t *writer, const char *d
   uv_timer_init(loop, &d->timer);
   d->timer.data = d;
   if (d->nsubs) {
-    materialize_submit(d, true, NULL);
+    materialize_submit(d, true, true, NULL);
     uv_timer_start(&d->timer, on_tick, (uint64_t)c.poll_ms, (uint64_t)c.poll_ms);
     d->timer_running = true;
   }

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "talentd/types.h"
 #include "util/mem.h"
@@ -20,6 +21,7 @@ struct td__curl_uv {
   CURLM *multi;
   uv_timer_t timer;
   sock_t *socks;
+  td__curl_xfer_t *xfers; /* added and not yet finished or removed */
   bool closing;
   int pending_closes; /* handles whose close callback has not run yet */
   void (*on_closed)(void *data);
@@ -52,6 +54,17 @@ static void sock_close(td__curl_uv_t *g, sock_t *s) {
   uv_close((uv_handle_t *)&s->poll, on_sock_closed);
 }
 
+static void xfer_unlink(td__curl_uv_t *g, td__curl_xfer_t *x) {
+  if (x->prev)
+    x->prev->next = x->next;
+  else if (g->xfers == x)
+    g->xfers = x->next;
+  else
+    return; /* not linked */
+  if (x->next) x->next->prev = x->prev;
+  x->prev = x->next = NULL;
+}
+
 /* Reports every finished transfer. One message at a time: a done callback may remove other
  * handles, and curl drops their queued messages when it does. */
 static void check_done(td__curl_uv_t *g) {
@@ -63,7 +76,12 @@ static void check_done(td__curl_uv_t *g) {
     CURLcode result = msg->data.result;
     td__curl_xfer_t *xfer = NULL;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&xfer);
+    if (xfer) {
+      xfer->kept_socket = CURL_SOCKET_BAD;
+      if (result != CURLE_OK) curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &xfer->kept_socket);
+    }
     curl_multi_remove_handle(g->multi, easy);
+    if (xfer) xfer_unlink(g, xfer);
     if (xfer && xfer->done) xfer->done(xfer, result);
   }
 }
@@ -92,9 +110,16 @@ static void on_timer(uv_timer_t *t) {
 
 /* CURLMOPT_SOCKETFUNCTION: start, change or stop watching one socket. */
 static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
-  (void)easy;
   td__curl_uv_t *g = userp;
   sock_t *s = socketp;
+  td__curl_xfer_t *xfer = NULL;
+  if (easy) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&xfer);
+  if (xfer) {
+    if (what != CURL_POLL_REMOVE)
+      xfer->socket = fd;
+    else if (xfer->socket == fd)
+      xfer->socket = CURL_SOCKET_BAD;
+  }
   if (what == CURL_POLL_REMOVE) {
     if (s) {
       uv_poll_stop(&s->poll);
@@ -164,12 +189,19 @@ CURLM *td__curl_uv_multi(td__curl_uv_t *g) { return g->multi; }
 int td__curl_uv_add(td__curl_uv_t *g, td__curl_xfer_t *xfer) {
   if (!g || g->closing || !xfer || !xfer->easy) return TD_EINVAL;
   curl_easy_setopt(xfer->easy, CURLOPT_PRIVATE, (void *)xfer);
-  return curl_multi_add_handle(g->multi, xfer->easy) == CURLM_OK ? 0 : TD_EIO;
+  xfer->socket = xfer->kept_socket = CURL_SOCKET_BAD;
+  if (curl_multi_add_handle(g->multi, xfer->easy) != CURLM_OK) return TD_EIO;
+  xfer->prev = NULL;
+  xfer->next = g->xfers;
+  if (g->xfers) g->xfers->prev = xfer;
+  g->xfers = xfer;
+  return 0;
 }
 
 void td__curl_uv_remove(td__curl_uv_t *g, td__curl_xfer_t *xfer) {
   if (!g || !xfer || !xfer->easy || !g->multi) return;
   curl_multi_remove_handle(g->multi, xfer->easy);
+  xfer_unlink(g, xfer);
 }
 
 static void on_timer_closed(uv_handle_t *h) {
@@ -183,6 +215,19 @@ void td__curl_uv_close(td__curl_uv_t *g, void (*on_closed)(void *data), void *da
   g->closing = true;
   g->on_closed = on_closed;
   g->closed_data = data;
+  /* Transfers their owners did not remove: finished as aborted, before the multi handle goes.
+   * Their connection is shut down first: libcurl 7.88 runs a removed SMTP upload's "done" step
+   * as if it had succeeded, sending the end-of-data mark (a half-sent message would go out
+   * truncated) and blocking for the reply up to the transfer's timeout. On a dead socket that
+   * step fails at once. */
+  while (g->xfers) {
+    td__curl_xfer_t *x = g->xfers;
+    if (x->socket != CURL_SOCKET_BAD) shutdown(x->socket, SHUT_RDWR);
+    xfer_unlink(g, x);
+    curl_multi_remove_handle(g->multi, x->easy);
+    x->kept_socket = CURL_SOCKET_BAD;
+    if (x->done) x->done(x, CURLE_ABORTED_BY_CALLBACK);
+  }
   /* Close our poll handles before curl closes the cached connections' sockets, and forget
    * them so the REMOVE calls made during cleanup find nothing to close twice. */
   while (g->socks) {

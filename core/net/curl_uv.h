@@ -1,8 +1,9 @@
 /* The glue between libcurl's multi interface and a libuv loop: curl tells us which sockets to
  * watch (CURLMOPT_SOCKETFUNCTION -> uv_poll) and when to call it back (CURLMOPT_TIMERFUNCTION
  * -> uv_timer); we feed readiness back with curl_multi_socket_action and report finished
- * transfers. It knows no protocol: HTTP (core/net/client.c) and later SMTP/IMAP transfers are
- * plain easy handles added here.
+ * transfers. It knows no protocol: HTTP (core/net/client.c) transfers are plain easy handles
+ * added here. (SMTP and IMAP do not come here: libcurl blocks inside its calls while it waits
+ * for some of their replies, so they run on a mail thread of their own, net/mail_xfer.h.)
  *
  * A transfer is a td__curl_xfer_t embedded in the owner's own struct (container-of style): the
  * glue sets CURLOPT_PRIVATE to it and calls xfer->done when curl reports the transfer finished.
@@ -26,8 +27,14 @@ typedef struct td__curl_xfer td__curl_xfer_t;
 typedef void (*td__curl_xfer_done_fn)(td__curl_xfer_t *xfer, CURLcode result);
 
 struct td__curl_xfer {
-  CURL *easy;                 /* set by the owner; borrowed by the glue while added */
-  td__curl_xfer_done_fn done; /* set by the owner */
+  CURL *easy;                   /* set by the owner; borrowed by the glue while added */
+  td__curl_xfer_done_fn done;   /* set by the owner */
+  td__curl_xfer_t *prev, *next; /* the glue's list of added transfers (the glue's own) */
+  /* Set by the glue before done: after a failure, the socket of the connection curl kept for
+   * reuse (CURLINFO_ACTIVESOCKET, which is lost once the handle leaves the multi handle), else
+   * CURL_SOCKET_BAD. An owner may shut it down so that the connection is never reused. */
+  curl_socket_t kept_socket;
+  curl_socket_t socket; /* the socket curl last asked the glue to watch for it (the glue's own) */
 };
 
 /* Creates the glue on loop (borrowed; must outlive the glue). Returns 0 and the glue in *out,
@@ -47,7 +54,10 @@ int td__curl_uv_add(td__curl_uv_t *g, td__curl_xfer_t *xfer);
  * again. Not from inside a curl callback (write, header, opensocket ...). */
 void td__curl_uv_remove(td__curl_uv_t *g, td__curl_xfer_t *xfer);
 
-/* Closes the glue: every transfer must have finished or been removed first. Closes cached
+/* Closes the glue. A transfer still added (one whose owner does not take part in the close)
+ * is removed and finished first: done
+ * is called with CURLE_ABORTED_BY_CALLBACK, from inside this call, and may not add transfers
+ * (the glue refuses them). Closes cached
  * connections, the poll handles and the timer; on_closed(data) (optional) is called from the
  * loop once the last handle is closed, after which the glue is freed. */
 void td__curl_uv_close(td__curl_uv_t *g, void (*on_closed)(void *data), void *data);

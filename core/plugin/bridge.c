@@ -137,7 +137,9 @@ int td__plugin_add_routes(td_plugin_t *p) {
         .handler = route_trampoline,
         .body_schema = r->body_schema,
         .flags = ((r->flags & TD_PLUGIN_ROUTE_ADMIN) ? TD_ROUTE_ADMIN : 0u) |
-                 ((r->flags & TD_PLUGIN_ROUTE_PUBLIC) ? TD_ROUTE_PUBLIC : 0u),
+                 ((r->flags & TD_PLUGIN_ROUTE_PUBLIC) ? TD_ROUTE_PUBLIC : 0u) |
+                 ((r->flags & TD_PLUGIN_ROUTE_FORM) ? TD_ROUTE_FORM : 0u) |
+                 ((r->flags & TD_PLUGIN_ROUTE_BACKGROUND) ? TD_ROUTE_BACKGROUND : 0u),
         .data = r,
     };
     int rc = td__routes_add(&route);

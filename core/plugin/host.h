@@ -79,6 +79,8 @@ struct td__plugins {
   td__writer_t *writer;
   struct td__net *net;
   struct td__ssrf_policy *policy; /* the outbound rules, for checking URLs users give (owned) */
+  const json_t *openapi;          /* the server's merged document, for checking what plugins
+                                     pass to the core (borrowed; set by td__plugins_load) */
 };
 
 /* Finds every plugin (step 1). data_dir may be NULL (then DATA/plugins is skipped). Never

@@ -3,12 +3,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/call.h"
 #include "plugin/bridge.h"
+#include "domain/events.h"
+#include "domain/search.h"
 #include "hooks/filter.h"
 #include "hooks/registry.h"
+#include "plugin/actions.h"
+#include "plugin/lua_eval.h"
+#include "plugin/mail.h"
 #include "plugin/outbound.h"
+#include "plugin/roots.h"
+#include "sched/tz.h"
 #include "store/guard.h"
 #include "store/reader.h"
 #include "util/id.h"
@@ -109,13 +117,18 @@ static int register_route(td_plugin_t *self, const td_route_spec_t *spec, td_rou
   if (!td__plugin_has_permission(self, "routes"))
     return refuse(self, "route", path, "needs the routes permission");
   if (spec == NULL || fn == NULL || !valid_route_path(path)) return refuse(self, "route", path, "bad path");
+  if (!td__plugin_route_in_roots(self, path))
+    return refuse(self, "route", path, "lies outside the plugin's api_root list");
   const char *m = spec->method ? spec->method : "";
   if (strcmp(m, "GET") && strcmp(m, "POST") && strcmp(m, "PUT") && strcmp(m, "PATCH") && strcmp(m, "DELETE"))
     return refuse(self, "route", path, "bad method");
   if (spec->kind == TD_PLUGIN_ROUTE_LOOP && !(spec->flags & TD_PLUGIN_ROUTE_PUBLIC))
     return refuse(self, "route", path, "a loop route must be public (authentication needs the database)");
-  if (spec->kind > TD_PLUGIN_ROUTE_WRITE || (spec->kind != TD_PLUGIN_ROUTE_WRITE && strcmp(m, "GET") != 0))
-    return refuse(self, "route", path, "writes (any method but GET) must use TD_PLUGIN_ROUTE_WRITE");
+  bool read_post = spec->kind == TD_PLUGIN_ROUTE_READ && strcmp(m, "POST") == 0 && (spec->flags & TD_PLUGIN_ROUTE_QUERY);
+  if (spec->kind > TD_PLUGIN_ROUTE_WRITE ||
+      (spec->kind != TD_PLUGIN_ROUTE_WRITE && strcmp(m, "GET") != 0 && !read_post))
+    return refuse(self, "route", path,
+                  "writes (any method but GET) must use TD_PLUGIN_ROUTE_WRITE (a reading POST: TD_PLUGIN_ROUTE_QUERY)");
   if (taken(self, TD_REG_ROUTE, path, m)) return refuse(self, "route", path, "registered twice");
   td__plugin_reg_t *r = add_reg(self, TD_REG_ROUTE, path, *(void **)&fn, data);
   snprintf(r->method, sizeof r->method, "%s", m);
@@ -252,16 +265,23 @@ static int query(td_tx_t *tx, const char *sql, const json_t *params, json_t **ro
   return 0;
 }
 
-static int query_each(td_tx_t *tx, const char *sql, const json_t *params, int (*row)(const json_t *, void *),
+/* A row of query_rows: the statement positioned on it. */
+struct td_row {
+  td__stmt_t *st;
+  int columns;
+};
+
+/* Runs sql and calls row for each row in order; a nonzero return from row stops and is
+ * returned. query_rows hands the row over as is, query_each as a JSON object. */
+static int query_rows(td_tx_t *tx, const char *sql, const json_t *params, int (*row)(const td_row_t *, void *),
                       void *data) {
   td__stmt_t *st;
   if (row == NULL) return TD_EINVAL;
   int rc = prepare(tx, sql, params, &st);
   if (rc) return rc;
+  struct td_row r = {st, td__stmt_column_count(st)};
   while ((rc = td__stmt_step(st)) == 1) {
-    json_t *r = row_json(st);
-    int stop = row(r, data);
-    json_decref(r);
+    int stop = row(&r, data);
     if (stop) {
       td__stmt_reset(st);
       rc = stop;
@@ -270,6 +290,42 @@ static int query_each(td_tx_t *tx, const char *sql, const json_t *params, int (*
   }
   td__stmt_finalize(st);
   return rc;
+}
+
+typedef struct each_json {
+  int (*row)(const json_t *, void *);
+  void *data;
+} each_json_t;
+
+static int row_as_json(const td_row_t *row, void *data) {
+  each_json_t *e = data;
+  json_t *r = row_json(row->st);
+  int stop = e->row(r, e->data);
+  json_decref(r);
+  return stop;
+}
+
+static int query_each(td_tx_t *tx, const char *sql, const json_t *params, int (*row)(const json_t *, void *),
+                      void *data) {
+  if (row == NULL) return TD_EINVAL;
+  each_json_t e = {row, data};
+  return query_rows(tx, sql, params, row_as_json, &e);
+}
+
+static bool row_column_ok(const td_row_t *row, int column) {
+  return row && column >= 0 && column < row->columns;
+}
+static int64_t row_int(const td_row_t *row, int column) {
+  return row_column_ok(row, column) ? td__stmt_int(row->st, column) : 0;
+}
+static double row_real(const td_row_t *row, int column) {
+  return row_column_ok(row, column) ? td__stmt_double(row->st, column) : 0.0;
+}
+static const char *row_text(const td_row_t *row, int column) {
+  return row_column_ok(row, column) ? td__stmt_text(row->st, column) : NULL;
+}
+static int row_is_null(const td_row_t *row, int column) {
+  return row_column_ok(row, column) ? td__stmt_is_null(row->st, column) : 1;
 }
 
 static int exec_sql(td_tx_t *tx, const char *sql, const json_t *params, int64_t *changes) {
@@ -405,6 +461,127 @@ static int fail_field(td_request_t *req, const char *pointer, const char *messag
   return td__problem_field(req->call, pointer ? pointer : "", message ? message : "is invalid");
 }
 
+#define RAW_BODY_MAX ((size_t)64 * 1024 * 1024)
+
+/* The content types a plugin may answer with, as static strings (the call keeps a pointer). */
+static const char *raw_type(const char *content_type) {
+  static const char *const types[][2] = {
+      {"text/csv", "text/csv; charset=utf-8"},
+      {"image/svg+xml", "image/svg+xml; charset=utf-8"},
+      {"text/plain", "text/plain; charset=utf-8"},
+      {"text/html", "text/html; charset=utf-8"},
+      {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+      {"application/pdf", "application/pdf"},
+      {"application/octet-stream", "application/octet-stream"}};
+  /* Parameters the plugin gives ("; charset=utf-8") are dropped: the host sets its own. */
+  size_t n = content_type ? strcspn(content_type, ";") : 0;
+  while (n > 0 && content_type[n - 1] == ' ') n--;
+  for (size_t i = 0; content_type && i < sizeof types / sizeof types[0]; i++)
+    if (strlen(types[i][0]) == n && strncmp(types[i][0], content_type, n) == 0) return types[i][1];
+  return NULL;
+}
+
+/* A filename safe inside a quoted Content-Disposition value: [A-Za-z0-9._-], 1..100 bytes. */
+static bool safe_filename(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > 100 || name[0] == '.') return false;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)name[i]) && name[i] != '.' && name[i] != '_' && name[i] != '-') return false;
+  return true;
+}
+
+static int respond_bytes(td_request_t *req, int status, const char *content_type, const void *body, size_t len,
+                         const char *filename) {
+  const char *type = raw_type(content_type);
+  if (req == NULL || type == NULL || (body == NULL && len) || len > RAW_BODY_MAX ||
+      (filename && !safe_filename(filename)))
+    return TD_EINVAL;
+  td__call_t *call = req->call;
+  if (filename) {
+    char value[160];
+    snprintf(value, sizeof value, "attachment; filename=\"%s\"", filename);
+    td__http_header_add(&call->headers, "Content-Disposition", value);
+  }
+  free(call->raw_body);
+  call->raw_body = td__xmalloc(len ? len : 1);
+  if (len) memcpy(call->raw_body, body, len);
+  call->raw_len = len;
+  call->raw_type = type;
+  call->status = status >= 200 && status <= 299 ? status : 500;
+  req->answered = true;
+  return 0;
+}
+
+/* ---- time zones ------------------------------------------------------------------------ */
+
+static int tz_offset(const char *zone, int64_t at_ms, int32_t *offset_seconds) {
+  const td__tz_t *tz;
+  const char *error;
+  if (zone == NULL || offset_seconds == NULL || td__tz_get(zone, &tz, &error) != 0) return TD_EINVAL;
+  int64_t s = at_ms >= 0 ? at_ms / 1000 : -((-at_ms + 999) / 1000);
+  return td__tz_offset(tz, s, offset_seconds) == 0 ? 0 : TD_EINVAL;
+}
+
+static int tz_to_utc(const char *zone, int64_t local_ms, int64_t *at_ms) {
+  const td__tz_t *tz;
+  const char *error;
+  if (zone == NULL || at_ms == NULL || td__tz_get(zone, &tz, &error) != 0) return TD_EINVAL;
+  int64_t local_s = local_ms >= 0 ? local_ms / 1000 : -((-local_ms + 999) / 1000), utc_s;
+  if (td__tz_to_utc(tz, local_s, &utc_s) != 0) return TD_EINVAL;
+  *at_ms = utc_s * 1000 + (local_ms - local_s * 1000);
+  return 0;
+}
+
+/* ---- events ----------------------------------------------------------------------------- */
+
+/* Whether the manifest lists type under "emits" and type is not one of the core's nouns. */
+static bool may_emit(const td_plugin_t *p, const char *type) {
+  static const char *const core_nouns[] = {"application.", "attachment.", "candidate.", "custom_field.", "import.",
+                                           "job.",         "note.",       "server.",    "task.",         NULL};
+  for (size_t i = 0; core_nouns[i]; i++)
+    if (strncmp(type, core_nouns[i], strlen(core_nouns[i])) == 0) return false;
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(p->manifest, "emits"), i, v) {
+    if (strcmp(json_string_value(v), type) == 0) return true;
+  }
+  return false;
+}
+
+static int emit(td_tx_t *tx, const char *type, const char *subject_type, const char *subject_id, const json_t *data) {
+  if (tx == NULL || tx->read_only || type == NULL || subject_type == NULL || subject_id == NULL ||
+      (data && !json_is_object(data)) || strlen(subject_type) > 32 || strlen(subject_id) > 64)
+    return TD_EINVAL;
+  if (!may_emit(tx->plugin, type)) return TD_EDENIED;
+  return td__event_emit(tx->ctx, type, subject_type, subject_id, data ? json_deep_copy(data) : NULL);
+}
+
+static const char *request_header(td_request_t *req, const char *name) {
+  char lower[64];
+  size_t n = name ? strlen(name) : 0;
+  if (req == NULL || n == 0 || n >= sizeof lower) return NULL;
+  for (size_t i = 0; i <= n; i++) lower[i] = (char)tolower((unsigned char)name[i]);
+  return td__http_header(req->call->req, lower);
+}
+
+static int respond_header(td_request_t *req, const char *name, const char *value) {
+  static const char *const allowed[] = {"ETag", "Location", "Cache-Control", "Retry-After", NULL};
+  if (req == NULL || name == NULL || value == NULL || strlen(value) > 512 || strpbrk(value, "\r\n")) return TD_EINVAL;
+  for (size_t i = 0; allowed[i]; i++)
+    if (strcasecmp(allowed[i], name) == 0)
+      return td__http_header_add(&req->call->headers, allowed[i], value) == 0 ? 0 : TD_ENOMEM;
+  return TD_EINVAL;
+}
+
+static int tx_as(td_tx_t *tx, td_plugin_t *self, td_tx_fn fn, void *data) {
+  if (tx == NULL || self == NULL || fn == NULL) return TD_EINVAL;
+  struct td_tx view = {tx->ctx, self, tx->read_only};
+  return fn(&view, data);
+}
+
+static void time_format(int64_t ms, char out[32]) { td__time_format(ms, out, 32); }
+
 /* ---- scheduled runs ------------------------------------------------------------------- */
 
 static const json_t *run_payload(td_run_t *run) { return run->call->payload; }
@@ -417,6 +594,7 @@ static void run_finish(td_run_t *run, int rc, const char *error) {
 /* ---- the table ------------------------------------------------------------------------ */
 
 static const void *get_api(const char *name, int version);
+static int provide_api(td_plugin_t *self, const char *name, int version, const void *table);
 
 static const td_host_api_t host_api = {
     .struct_size = sizeof(td_host_api_t),
@@ -451,11 +629,60 @@ static const td_host_api_t host_api = {
     .http_check_url = td__plugin_http_check_url,
     .run_filter = run_filter,
     .query_each = query_each,
+    .respond_bytes = respond_bytes,
+    .act = td__plugin_act,
+    .lua_eval = td__plugin_lua_eval,
+    .mail_transfer = td__plugin_mail_transfer,
+    .tz_offset = tz_offset,
+    .tz_to_utc = tz_to_utc,
+    .emit = emit,
+    .query_rows = query_rows,
+    .row_int = row_int,
+    .row_real = row_real,
+    .row_text = row_text,
+    .row_is_null = row_is_null,
+    .request_header = request_header,
+    .respond_header = respond_header,
+    .provide_api = provide_api,
+    .search_match = td__search_fts_query,
+    .tx_as = tx_as,
+    .time_format = time_format,
+    .time_parse = td__time_parse,
 };
 
 /* "talentd.host" version 1 is this table; other extensions are added by name. */
+/* APIs plugins offer each other (provide_api); at most a few per plugin. Written only during
+ * the plugins' init, on the loop thread before the server serves; read by any thread after. */
+#define PROVIDED_MAX 64
+static struct provided {
+  const td_plugin_t *plugin;
+  char name[64];
+  int version;
+  const void *table;
+} provided[PROVIDED_MAX];
+static size_t provided_count;
+
+static int provide_api(td_plugin_t *self, const char *name, int version, const void *table) {
+  size_t n = strlen(self->name);
+  if (!self->in_init || name == NULL || table == NULL || strlen(name) >= sizeof provided[0].name ||
+      strncmp(name, self->name, n) != 0 || name[n] != '.')
+    return refuse(self, "api", name, "offered outside init, or not named <plugin>.<what>");
+  for (size_t i = 0; i < provided_count; i++)
+    if (strcmp(provided[i].name, name) == 0 && provided[i].version == version &&
+        (provided[i].plugin == self || provided[i].plugin->loaded))
+      return TD_ECONFLICT;
+  if (provided_count == PROVIDED_MAX) return TD_ELIMIT;
+  struct provided *p = &provided[provided_count++];
+  p->plugin = self, p->version = version, p->table = table;
+  snprintf(p->name, sizeof p->name, "%s", name);
+  return 0;
+}
+
 static const void *get_api(const char *name, int version) {
   if (name && strcmp(name, "talentd.host") == 0 && version == 1) return &host_api;
+  for (size_t i = 0; name && i < provided_count; i++)
+    if (provided[i].plugin->loaded && provided[i].version == version && strcmp(provided[i].name, name) == 0)
+      return provided[i].table;
   return NULL;
 }
 

@@ -15,6 +15,7 @@
 #include "api/openapi.h"
 #include "plugin/host.h"
 #include "plugin/migrate.h"
+#include "plugin/roots.h"
 #include "plugin/trust.h"
 #include "util/json_schema.h"
 #include "util/log.h"
@@ -74,12 +75,8 @@ static int validate_manifest(td_plugin_t *p, const td__plugin_files_t *files, ch
   p->manifest = m;
   snprintf(p->name, sizeof p->name, "%s", json_string_value(json_object_get(m, "name")));
   snprintf(p->version, sizeof p->version, "%s", json_string_value(json_object_get(m, "version")));
-  bool root = json_is_true(json_object_get(m, "api_root"));
-  snprintf(p->route_base, sizeof p->route_base, root ? "/api/v1/%s" : "/api/v1/plugins/%s", p->name);
-  if (root && td__routes_core_has_prefix(p->route_base)) {
-    snprintf(why, WHY_SIZE, "api_root: the core already serves %s", p->route_base);
-    return TD_ECONFLICT;
-  }
+  int roots = td__plugin_roots_setup(NULL, p, why, WHY_SIZE);
+  if (roots) return roots;
   json_t *abi = json_object_get(m, "abi");
   json_int_t lo = json_integer_value(json_object_get(abi, "min")),
              hi = json_integer_value(json_object_get(abi, "max"));
@@ -268,14 +265,13 @@ static int run_init(td_plugin_t *p, char *why) {
 static int merge_openapi(td_plugin_t *p, const td__blob_t *blob, json_t *openapi, char *why) {
   if (blob->data == NULL) return 0;
   json_t *frag = json_loadb(blob->data, blob->size, 0, NULL);
-  char *prefix = td__xprintf("%s/", p->route_base);
   const char *path;
   json_t *v;
   int rc = frag ? 0 : TD_EINVAL;
   json_object_foreach(json_object_get(frag, "paths"), path, v) {
-    if (strncmp(path, prefix, strlen(prefix)) != 0) rc = TD_EINVAL;
+    if (!td__plugin_path_in_roots(p, path)) rc = TD_EINVAL;
   }
-  const char *error = "its paths must start with the plugin's route base (/api/v1/plugins/<name>/)";
+  const char *error = "its paths must lie under the plugin's routes (/api/v1/plugins/<name>/, or its api_root)";
   /* A trial merge first, so a clash leaves the server's document untouched. */
   json_t *trial = rc == 0 ? json_deep_copy(openapi) : NULL;
   if (rc == 0) rc = td__openapi_merge(trial, frag, &error);
@@ -285,7 +281,6 @@ static int merge_openapi(td_plugin_t *p, const td__blob_t *blob, json_t *openapi
     snprintf(why, WHY_SIZE, "%s: %s", blob->path ? blob->path : "openapi", error);
   else
     p->openapi = json_incref(frag);
-  free(prefix);
   json_decref(frag);
   return rc;
 }
@@ -309,6 +304,7 @@ static int load_one(td__plugins_t *ps, td_plugin_t *p, td__db_t *db, json_t *ope
   td__plugin_files_t files;
   int rc = td__plugin_read_manifest(p->dir, &files, why, WHY_SIZE);
   if (rc == 0) rc = reparse_manifest(p, &files, why);
+  if (rc == 0) rc = td__plugin_roots_setup(ps, p, why, WHY_SIZE);
   if (rc == 0) rc = td__plugin_read_files(p->dir, p->manifest, &files, why, WHY_SIZE);
   if (rc == 0 && strcmp(p->trust, "bundled") != 0) {
     rc = td__plugin_verify(p->dir, &files, ps->trusted_keys, why, WHY_SIZE);
@@ -336,6 +332,7 @@ static int load_one(td__plugins_t *ps, td_plugin_t *p, td__db_t *db, json_t *ope
 }
 
 void td__plugins_load(td__plugins_t *ps, td__db_t *db, json_t *openapi) {
+  ps->openapi = openapi;
   for (td_plugin_t *p = ps->first; p; p = p->next) {
     if (!p->enabled || p->error) continue;
     char why[WHY_SIZE] = "";

@@ -23,6 +23,7 @@ struct td__db {
     td__stmt_t *stmt;
   } cache[STMT_CACHE_SLOTS];
   size_t cached_count;
+  int vtab_schema; /* schema_version when the virtual tables were last connected (guard.c) */
 };
 
 /* Maps a SQLite result code to a TD_E* code. */

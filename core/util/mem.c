@@ -52,20 +52,3 @@ char *td__xprintf(const char *fmt, ...) {
   va_end(ap);
   return p;
 }
-
-const char *td_strerror(int code) {
-  switch (code) {
-    case TD_OK: return "ok";
-    case TD_ENOMEM: return "out of memory";
-    case TD_EINVAL: return "invalid input";
-    case TD_ENOTFOUND: return "not found";
-    case TD_ECONFLICT: return "conflict";
-    case TD_EDENIED: return "denied";
-    case TD_EIO: return "i/o error";
-    case TD_ELIMIT: return "limit exceeded";
-    case TD_ESTALE: return "stale";
-    case TD_EBUSY: return "busy";
-    case TD_EPARTIAL: return "partly failed";
-    default: return "internal error";
-  }
-}

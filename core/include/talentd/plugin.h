@@ -127,8 +127,18 @@ typedef enum td_route_kind {
 } td_route_kind_t;
 
 enum {
-  TD_PLUGIN_ROUTE_ADMIN = 1 << 0, /* admins only (the default: any signed-in user) */
-  TD_PLUGIN_ROUTE_PUBLIC = 1 << 1 /* no authentication (e.g. an unsubscribe link) */
+  TD_PLUGIN_ROUTE_ADMIN = 1 << 0,  /* admins only (the default: any signed-in user) */
+  TD_PLUGIN_ROUTE_PUBLIC = 1 << 1, /* no authentication (e.g. an unsubscribe link) */
+  TD_PLUGIN_ROUTE_QUERY = 1 << 2,  /* a POST that only reads (a search with a body, a preview):
+                                      allowed with TD_PLUGIN_ROUTE_READ */
+  TD_PLUGIN_ROUTE_FORM = 1 << 3,   /* also accepts an application/x-www-form-urlencoded body (at
+                                      most 4 KiB), handed over as an object of strings and checked
+                                      against body_schema: RFC 8058 one-click unsubscribe posts
+                                      List-Unsubscribe=One-Click that way */
+  TD_PLUGIN_ROUTE_BACKGROUND = 1 << 4 /* a TD_PLUGIN_ROUTE_READ handler that may take a second of
+                                         CPU (a report): runs on the host's low-priority
+                                         background reader, one at a time, so other requests keep
+                                         their latency meanwhile */
 };
 
 typedef struct td_route_spec {
@@ -161,6 +171,46 @@ typedef struct td_http_response {
 } td_http_response_t;
 
 typedef void (*td_http_done_fn)(const td_http_response_t *response, void *data);
+
+/* ---- Mail (SMTP and IMAP through libcurl) ---------------------------------------------- */
+
+/* One row of a query_rows scan (opaque). */
+typedef struct td_row td_row_t;
+
+typedef struct td_mail_request {
+  const char *url;      /* smtp://, smtps://, imap://, imaps:// host[:port][/path]; for IMAP
+                           the path selects the mailbox and message ("/INBOX;UID=7") */
+  const char *user;     /* may be NULL (no authentication) */
+  const char *password; /* may be NULL */
+  int require_tls;      /* 1: smtp/imap must upgrade with STARTTLS (smtps/imaps always use
+                           TLS); 0: STARTTLS when offered. Certificates are always verified. */
+  /* SMTP: the envelope and the message (RFC 5322 bytes, CRLF line ends). */
+  const char *mail_from;
+  const char *const *rcpt;
+  size_t rcpt_count;
+  const void *body;
+  size_t body_len;
+  /* IMAP: a command for the selected mailbox ("UID SEARCH UID 1:*", "UID STORE 7 +FLAGS
+     (\\Seen)"): the response body is its untagged lines. Or NULL to fetch the URL: that is how
+     to read a message ("/INBOX;UID=7", or "/INBOX;UID=7;SECTION=HEADER" for its header), with
+     its exact bytes as the body. Not a FETCH command: libcurl drops the contents of literals
+     from a command's response, so "UID FETCH 7 BODY.PEEK[]" gives only "... BODY[] {40}". */
+  const char *command;
+  uint32_t timeout_ms;       /* total; 0 = the default (30 s) */
+  size_t max_response_bytes; /* 0 = the default (1 MiB) */
+} td_mail_request_t;
+
+typedef struct td_mail_response {
+  int ok;            /* 1 when the transfer completed */
+  long code;         /* the server's last response code (SMTP 250, 550...; 0 when none) */
+  int permanent;     /* 1 when the failure will not go away by retrying (SMTP 5xx, bad login) */
+  const char *body;  /* IMAP: the untagged response lines or the fetched message (borrowed
+                        until the callback returns); SMTP: NULL */
+  size_t body_len;   /* */
+  const char *error; /* why it failed (no personal data, no secrets), or NULL */
+} td_mail_response_t;
+
+typedef void (*td_mail_done_fn)(const td_mail_response_t *response, void *data);
 
 /* ---- The host API table ---------------------------------------------------------------- */
 
@@ -254,6 +304,107 @@ struct td_host_api {
    * reports over many rows (run it in a TD_PLUGIN_ROUTE_READ handler or submit_read). */
   int (*query_each)(td_tx_t *tx, const char *sql, const json_t *params,
                     int (*row)(const json_t *row, void *data), void *data);
+
+  /* ---- Added in host 0.3 (check with TD_HOST_HAS) ---- */
+
+  /* Answers with a non-JSON body (copied): content_type one of "text/csv", "image/svg+xml",
+   * "text/plain", "text/html", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+   * "application/pdf", "application/octet-stream" (parameters given are dropped; charset=utf-8
+   * is set on the text types);
+   * filename (may be NULL) asks the client to save it: Content-Disposition: attachment.
+   * Returns 0, or TD_EINVAL for another type, a bad filename or more than 64 MiB. */
+  int (*respond_bytes)(td_request_t *req, int status, const char *content_type, const void *body, size_t len,
+                       const char *filename);
+
+  /* Acts on the core's records through the same domain rules as the REST API, inside tx (a
+   * write transaction): as the caller in a route, else as the plugin (with an admin's
+   * rights). Needs the "domain.write" permission. action and args (borrowed):
+   *   "application.create" {"candidate_id","job_id","source"?,"stage_id"?,"credited_to"?}
+   *                        -> the application, as GET /api/v1/applications/{id} gives it
+   *   "activity.add"       {"candidate_id","kind","body"?,"data"?,"visibility"?,"application_id"?}
+   *                        kind: note, email_in, email_out, call, meeting, system -> {"id"}
+   *   "task.create"        the body of POST /api/v1/tasks -> the task
+   *   "touch.record"       {"candidate_id","channel","source"?,"ref_type"?,"ref_id"?,"at"?}
+   *                        channel: application, pool, sequence, referral, board, event -> {"id"}
+   * Returns 0 with *result (a new reference; pass NULL when not wanted); or TD_EINVAL,
+   * TD_ENOTFOUND, TD_EDENIED (permission or a filter's veto) or TD_ECONFLICT with the
+   * refusal's detail in why. A refusal does not end the transaction: the plugin decides. */
+  int (*act)(td_tx_t *tx, const char *action, const json_t *args, json_t **result, char *why, size_t why_size);
+
+  /* Evaluates an admin-written Lua chunk in a fresh sandbox (the rules' sandbox: no I/O, a
+   * 25 ms CPU budget, 4 MiB): the chunk receives vars (borrowed; a JSON object, may be NULL)
+   * as its first argument (`local ctx = ...`) and its first return value becomes *result (a
+   * new reference; null for nil). With result NULL the chunk is only compiled (to check it
+   * when it is saved). Any thread. Returns 0, or TD_EINVAL (compile or run error, message in
+   * why, naming the line) or TD_ELIMIT (budget), never crashing on what the chunk does. */
+  int (*lua_eval)(td_plugin_t *self, const char *chunk, const json_t *vars, json_t **result, char *why,
+                  size_t why_size);
+
+  /* Mail transfers through the host's libcurl on its mail thread (SMTP submission and IMAP), for
+   * URLs the admin configured. Needs the "net.mail" permission. Same contract as
+   * http_request: 0 and then done exactly once later on the loop thread, or an error code
+   * with done never called. */
+  int (*mail_transfer)(td_plugin_t *self, const td_mail_request_t *request, td_mail_done_fn done, void *data);
+
+  /* IANA time zones (the system's tz database), for sending windows and business days in a
+   * person's zone. tz_offset: the offset east of UTC in seconds of zone at the instant
+   * at_ms. tz_to_utc: the instant (ms) of the wall-clock time local_ms ("local epoch ms": the
+   * wall clock read as if it were UTC) in zone; a skipped time gives the first instant after
+   * the gap, a repeated one its first occurrence. Both return 0, or TD_EINVAL for an unknown
+   * zone name. Thread-safe. */
+  int (*tz_offset)(const char *zone, int64_t at_ms, int32_t *offset_seconds);
+  int (*tz_to_utc)(const char *zone, int64_t local_ms, int64_t *at_ms);
+
+  /* Emits an event the plugin owns (email.replied...) in tx, a write transaction: appended
+   * to the outbox with the transaction and delivered after commit, at least once, to webhooks,
+   * Lua rules and plugins like the core's events. type must be listed in the manifest's
+   * "emits" and must not use a core noun (candidate., application., job., note., task. ...);
+   * its payload is documented by schemas/events/<type>.json. data: an object (borrowed; NULL
+   * for {}). Returns 0, TD_EDENIED (type not declared) or TD_EINVAL. */
+  int (*emit)(td_tx_t *tx, const char *type, const char *subject_type, const char *subject_id, const json_t *data);
+
+  /* Like query_each, for scans of millions of rows (reports): no JSON object per row; row
+   * hands over the current row, read with the row_* accessors by 0-based column index
+   * (row_int and row_real give 0 for NULL, row_text NULL; text is borrowed until the
+   * callback returns). A nonzero return from row stops and is returned. */
+  int (*query_rows)(td_tx_t *tx, const char *sql, const json_t *params,
+                    int (*row)(const td_row_t *row, void *data), void *data);
+  int64_t (*row_int)(const td_row_t *row, int column);
+  double (*row_real)(const td_row_t *row, int column);
+  const char *(*row_text)(const td_row_t *row, int column);
+  int (*row_is_null)(const td_row_t *row, int column);
+
+  /* A request header (case-insensitive name; NULL when absent), such as If-Match. */
+  const char *(*request_header)(td_request_t *req, const char *name);
+  /* Adds a response header: only ETag, Location, Cache-Control and Retry-After (values without
+   * CR or LF, at most 512 bytes). Returns 0 or TD_EINVAL. */
+  int (*respond_header)(td_request_t *req, const char *name, const char *value);
+
+  /* Offers a table of functions to other plugins (in init only): get_api(name, version) finds
+   * it once this plugin has loaded, NULL otherwise, so a consumer degrades cleanly when the
+   * provider is absent. name: "<plugin>.<what>" (the sequences plugin offers "sequences.mail").
+   * table is borrowed for the plugin's life. Returns 0, TD_EDENIED (after init, or a name
+   * outside the plugin's prefix) or TD_ECONFLICT (offered twice). */
+  int (*provide_api)(td_plugin_t *self, const char *name, int version, const void *table);
+
+  /* The core's candidate-search sanitizer: a user's search text as a safe FTS5 MATCH
+   * expression for the candidate_search table (every word quoted and ANDed, the last one a
+   * prefix; at most 16 words), so a plugin finds whom GET /api/v1/candidates?q= finds. Returns
+   * a malloc'd string (release with free), or NULL when the text has no word. */
+  char *(*search_match)(const char *text);
+
+  /* Runs fn(view, data) with a view of tx that belongs to self: the same transaction, under
+   * self's storage rules and permissions. For the provider of an API (provide_api) called
+   * with a consumer's transaction, so it writes its own tables inside the consumer's commit.
+   * Returns fn's return value, or TD_EINVAL. */
+  int (*tx_as)(td_tx_t *tx, td_plugin_t *self, td_tx_fn fn, void *data);
+
+  /* Times the way the REST API writes and reads them. time_format writes epoch ms as RFC 3339
+   * UTC with milliseconds ("2026-11-23T05:22:09.123Z"; out needs 32 bytes). time_parse reads
+   * RFC 3339 ("Z" or "+hh:mm", optional fraction) or a plain "YYYY-MM-DD" (midnight UTC):
+   * 0 with *ms, or TD_EINVAL. */
+  void (*time_format)(int64_t ms, char out[32]);
+  int (*time_parse)(const char *text, int64_t *ms);
 };
 
 #ifdef __cplusplus

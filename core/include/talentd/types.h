@@ -22,7 +22,23 @@ enum {
   TD_EPARTIAL = -11   /* part of the work failed (some targets of a fan-out); retry that part */
 };
 
-/* Returns a static English name for a TD_E* code. */
-const char *td_strerror(int code);
+/* Returns a static English name for a TD_E* code. Inline, so plugins have it without
+ * linking against anything the host would have to export. */
+static inline const char *td_strerror(int code) {
+  switch (code) {
+    case TD_OK: return "ok";
+    case TD_ENOMEM: return "out of memory";
+    case TD_EINVAL: return "invalid input";
+    case TD_ENOTFOUND: return "not found";
+    case TD_ECONFLICT: return "conflict";
+    case TD_EDENIED: return "denied";
+    case TD_EIO: return "i/o error";
+    case TD_ELIMIT: return "limit exceeded";
+    case TD_ESTALE: return "stale";
+    case TD_EBUSY: return "busy";
+    case TD_EPARTIAL: return "partly failed";
+    default: return "internal error";
+  }
+}
 
 #endif
