@@ -1,48 +1,25 @@
 /* analytics: recruiting analytics from the stage-transition log (issue 4; see README.md).
- * This first slice serves conversion, time in stage and drop-off, per stage of one job or per
- * stage type across jobs, with the definitions of metrics.h. Reports are computed on a reader
- * thread (TD_PLUGIN_ROUTE_READ), never on the loop. */
-#define _DEFAULT_SOURCE /* timegm */
+ * This file serves the three stage tables (conversion, time in stage, drop-off; per stage of
+ * one job or per stage type across jobs, with the definitions of metrics.h) and registers
+ * every route; the other reports live in reports.c and sources.c. Reports are computed on a
+ * reader thread (TD_PLUGIN_ROUTE_READ) from the in-memory history (cache.h), never on the
+ * loop, and answered in the format asked for (reply.h). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <talentd/plugin.h>
-#include <time.h>
 
+#include "access.h"
+#include "digest.h"
 #include "load.h"
 #include "metrics.h"
+#include "query.h"
+#include "reply.h"
+#include "reports.h"
+#include "sources.h"
 
 static const td_host_api_t *api;
 static td_plugin_t *me;
-
-/* "2026-01-31" or "2026-01-31T12:00:00Z" -> epoch ms. */
-static int parse_time(const char *s, int64_t *out) {
-  struct tm tm;
-  memset(&tm, 0, sizeof tm);
-  int n = 0;
-  if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3) return -1;
-  if (s[n] == 'T' && sscanf(s + n, "T%2d:%2d:%2dZ", &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 3) return -1;
-  if (s[n] != '\0' && s[n] != 'T') return -1;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  *out = (int64_t)timegm(&tm) * 1000;
-  return 0;
-}
-
-/* Reads the query parameters every table takes; answers 400 naming a bad one. */
-static int read_query(td_request_t *req, an_query_t *q) {
-  memset(q, 0, sizeof *q);
-  q->job_id = api->request_query(req, "job_id");
-  q->department = api->request_query(req, "department");
-  q->source = api->request_query(req, "source");
-  q->recruiter_id = api->request_query(req, "recruiter_id");
-  const char *from = api->request_query(req, "from"), *to = api->request_query(req, "to");
-  if (from && (q->has_from = 1, parse_time(from, &q->from_ms) != 0))
-    return api->fail(req, 400, "Bad query parameter", "from must be a date (YYYY-MM-DD) or a UTC time");
-  if (to && (q->has_to = 1, parse_time(to, &q->to_ms) != 0))
-    return api->fail(req, 400, "Bad query parameter", "to must be a date (YYYY-MM-DD) or a UTC time");
-  return 0;
-}
 
 typedef json_t *(*row_fn)(const an_data_t *d, const an_stage_metrics_t *m, size_t i);
 
@@ -87,32 +64,30 @@ static json_t *dropoff_row(const an_data_t *d, const an_stage_metrics_t *m, size
   return r;
 }
 
-/* Loads, computes and answers one table; only admins and recruiters see analytics. */
-static int table(td_request_t *req, td_tx_t *tx, row_fn row) {
-  const char *role = api->request_role(req);
-  if (role == NULL || (strcmp(role, "admin") != 0 && strcmp(role, "recruiter") != 0))
-    return api->fail(req, 403, "Forbidden", "analytics are for admins and recruiters");
+/* Loads, computes and answers one table, for the callers access.h lets see it. */
+static int table(td_request_t *req, td_tx_t *tx, an_report_kind_t kind, row_fn row) {
+  an_access_t acc;
   an_query_t q;
-  if (read_query(req, &q) != 0) return TD_EINVAL;
+  int rc = an_query_begin(api, req, tx, &acc, &q);
+  if (rc) return rc;
   an_data_t d;
-  int rc = an_load(api, tx, &q, &d);
-  if (rc == 0 && d.job_missing) {
-    an_data_free(&d);
-    return api->fail(req, 404, "Not found", "no such job");
-  }
+  rc = an_load(api, tx, &q, &d);
+  if (rc == 0 && d.job_missing) rc = TD_ENOTFOUND;
   an_report_t report;
   memset(&report, 0, sizeof report);
-  an_pipeline_t pipeline = {d.stages, d.stage_count};
+  an_pipeline_t pipeline = an_data_pipeline(&d);
   if (rc == 0) rc = an_compute(&pipeline, d.apps, d.app_count, NULL, &report);
   if (rc == 0) {
     json_t *stages = json_array();
     for (size_t i = 0; i < report.stage_count; i++)
       json_array_append_new(stages, row(&d, &report.stages[i], i));
-    api->respond(req, 200,
-                 json_pack("{s:o,s:I}", "stages", stages, "applications", (json_int_t)report.applications));
-  } else if (rc == AN_EINVAL) {
-    api->log(me, TD_LEVEL_ERROR, "analytics_bad_log",
-             json_pack("{s:I}", "application", (json_int_t)report.bad_application));
+    rc = an_reply(api, req, kind,
+                  json_pack("{s:o,s:I}", "stages", stages, "applications", (json_int_t)report.applications));
+  } else {
+    if (rc == AN_EINVAL)
+      api->log(me, TD_LEVEL_ERROR, "analytics_bad_log",
+               json_pack("{s:I}", "application", (json_int_t)report.bad_application));
+    an_answer_failure(api, req, rc);
   }
   an_report_free(&report);
   an_data_free(&d);
@@ -121,28 +96,38 @@ static int table(td_request_t *req, td_tx_t *tx, row_fn row) {
 
 static int get_conversion(td_request_t *req, td_tx_t *tx, void *data) {
   (void)data;
-  return table(req, tx, conversion_row);
+  return table(req, tx, AN_REPORT_CONVERSION, conversion_row);
 }
 static int get_time_in_stage(td_request_t *req, td_tx_t *tx, void *data) {
   (void)data;
-  return table(req, tx, time_row);
+  return table(req, tx, AN_REPORT_TIME_IN_STAGE, time_row);
 }
 static int get_drop_off(td_request_t *req, td_tx_t *tx, void *data) {
   (void)data;
-  return table(req, tx, dropoff_row);
+  return table(req, tx, AN_REPORT_DROP_OFF, dropoff_row);
 }
 
 static int init(td_plugin_t *self, const td_host_api_t *host) {
-  if (!TD_HOST_HAS(host, query_each)) return TD_EINVAL;
+  if (!TD_HOST_HAS(host, row_is_null)) return TD_EINVAL; /* needs respond_bytes and query_rows */
   api = host;
   me = self;
+  json_int_t max = json_integer_value(json_object_get(api->config(self), "max_transitions"));
+  an_cache_configure(max > 0 ? (size_t)max : 0);
+  an_reports_init(host);
+  an_sources_init(host);
+  int digest = an_digest_init(self, host);
+  if (digest) return digest;
   static const struct {
     td_route_spec_t spec;
     td_route_fn fn;
   } routes[] = {
-      {{"GET", "/conversion", TD_PLUGIN_ROUTE_READ, 0, NULL}, get_conversion},
-      {{"GET", "/time-in-stage", TD_PLUGIN_ROUTE_READ, 0, NULL}, get_time_in_stage},
-      {{"GET", "/drop-off", TD_PLUGIN_ROUTE_READ, 0, NULL}, get_drop_off},
+      {{"GET", "/conversion", TD_PLUGIN_ROUTE_READ, TD_PLUGIN_ROUTE_BACKGROUND, NULL}, get_conversion},
+      {{"GET", "/time-in-stage", TD_PLUGIN_ROUTE_READ, TD_PLUGIN_ROUTE_BACKGROUND, NULL}, get_time_in_stage},
+      {{"GET", "/drop-off", TD_PLUGIN_ROUTE_READ, TD_PLUGIN_ROUTE_BACKGROUND, NULL}, get_drop_off},
+      {{"GET", "/plan", TD_PLUGIN_ROUTE_READ, TD_PLUGIN_ROUTE_BACKGROUND, NULL}, an_get_plan},
+      {{"GET", "/forecast", TD_PLUGIN_ROUTE_READ, TD_PLUGIN_ROUTE_BACKGROUND, NULL}, an_get_forecast},
+      {{"GET", "/velocity", TD_PLUGIN_ROUTE_READ, TD_PLUGIN_ROUTE_BACKGROUND, NULL}, an_get_velocity},
+      {{"GET", "/sources", TD_PLUGIN_ROUTE_READ, TD_PLUGIN_ROUTE_BACKGROUND, NULL}, an_get_sources},
   };
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
     int rc = api->register_route(self, &routes[i].spec, routes[i].fn, NULL);
@@ -151,8 +136,14 @@ static int init(td_plugin_t *self, const td_host_api_t *host) {
   return 0;
 }
 
+/* The history cache holds memory proportional to the whole log: give it back. */
+static void shutdown_plugin(td_plugin_t *self) {
+  (void)self;
+  an_cache_reset();
+}
+
 static const td_plugin_descriptor_t descriptor = {
-    TD_PLUGIN_ABI_MAJOR, sizeof(td_plugin_descriptor_t), "analytics", "0.1.0", init, NULL};
+    TD_PLUGIN_ABI_MAJOR, sizeof(td_plugin_descriptor_t), "analytics", "0.2.0", init, shutdown_plugin};
 
 TD_PLUGIN_EXPORT const td_plugin_descriptor_t *talentd_plugin_entry(void);
 const td_plugin_descriptor_t *talentd_plugin_entry(void) { return &descriptor; }

@@ -45,6 +45,7 @@
 /* Error codes, equal to the SDK's TD_ENOMEM and TD_EINVAL so the plugin can pass them on. */
 #define AN_ENOMEM (-1)
 #define AN_EINVAL (-2)
+#define AN_ELIMIT_LOAD (-7) /* TD_ELIMIT: a history larger than the configured maximum (cache.h) */
 
 typedef enum an_stage_type {
   AN_STAGE_LEAD,
@@ -73,10 +74,22 @@ typedef struct an_stage {
   int position; /* 0-based order in the pipeline */
 } an_stage_t;
 
-/* A job's pipeline: stages in position order (positions strictly increasing, ids distinct). */
+/* Maps the stage ids the transitions carry (database rowids) to pipeline indexes, densely
+ * over [lo, lo + span): for tables that group many stages into one row (per stage type
+ * across jobs). */
+typedef struct an_stage_map {
+  int64_t lo;
+  size_t span;
+  const int *index; /* pipeline index, or -1 for a stage outside the pipeline */
+} an_stage_map_t;
+
+/* A job's pipeline: stages in position order (positions strictly increasing, ids distinct).
+ * With map (may be NULL), a transition's stage id is looked up in map instead of being
+ * matched against the stages' ids. */
 typedef struct an_pipeline {
   const an_stage_t *stages; /* borrowed */
   size_t count;
+  const an_stage_map_t *map; /* borrowed; NULL: stage ids are the stages' own */
 } an_pipeline_t;
 
 /* One row of stage_transitions, as the log stores it: from_stage is -1 for created; for

@@ -71,10 +71,46 @@ def test_per_stage_type_across_jobs_and_cohort(s):
 def test_errors_and_access(s):
     expect_status(s.get(BASE + "/conversion?job_id=job_nope"), 404)
     expect_status(s.get(BASE + "/conversion?from=yesterday"), 400)
-    for role in ("hiring_manager", "interviewer"):
-        expect_status(s.get(BASE + "/conversion", role=role), 403)
+    expect_status(s.get(BASE + "/conversion", role="interviewer"), 403)
+    # A hiring manager on no job's team sees tables over no applications (not everyone's).
+    mine = expect_status(s.get(BASE + "/conversion", role="hiring_manager"), 200).json
+    expect(mine["applications"] == 0, mine)
     expect_status(s.get(BASE + "/conversion", role="recruiter"), 200)
     expect_status(s.get(BASE + "/conversion", role=None), 401)
+
+
+def test_formats(s):
+    import csv, io, xml.etree.ElementTree as ET
+    job = build(s)
+    q = "?job_id=" + job["id"]
+    r = expect_status(s.get(BASE + "/conversion" + q + "&format=csv"), 200)
+    expect(r.headers["content-type"].startswith("text/csv"), r.headers)
+    expect('filename="conversion' in r.headers.get("content-disposition", ""), r.headers)
+    table = list(csv.DictReader(io.StringIO(r.raw.decode("utf-8"))))
+    as_json = rows(expect_status(s.get(BASE + "/conversion" + q), 200))
+    expect([t["type"] for t in table] == list(as_json), table)
+    expect(all(int(t["reached"]) == as_json[t["type"]]["reached"] for t in table), table)
+    x = expect_status(s.get(BASE + "/drop-off" + q + "&format=xlsx"), 200)
+    expect(x.raw[:2] == b"PK" and "spreadsheetml" in x.headers["content-type"], x.headers)
+    svg = expect_status(s.get(BASE + "/time-in-stage" + q + "&format=svg"), 200)
+    root = ET.fromstring(svg.raw)
+    expect(root.tag.endswith("svg") and b"Interview" in svg.raw, svg.raw[:200])
+    expect_problem(s.get(BASE + "/drop-off" + q + "&format=svg"), 400)   # no chart for drop-off
+    expect_problem(s.get(BASE + "/conversion" + q + "&format=pdf"), 400)
+
+
+def test_digest_without_mail_is_skipped(s):
+    import time
+    r = expect_status(s.request("POST", "/api/v1/analytics/digest"), 200).json
+    expect(r["sent"] == 0 and "sequences" in r["skipped"], r)
+    expect_status(s.request("POST", "/api/v1/analytics/digest", role="recruiter"), 403)
+    # The weekly series was scheduled once the server had started (one pending row, Mondays 07:00).
+    deadline = time.time() + 10
+    rows = []
+    while time.time() < deadline and not rows:
+        rows = s.db_query("SELECT cron, status FROM scheduled_runs WHERE handler = 'analytics.digest'")
+        time.sleep(0.1)
+    expect(rows == [("0 7 * * 1", "pending")], rows)
 
 
 if __name__ == "__main__":

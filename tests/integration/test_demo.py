@@ -15,6 +15,33 @@ def sql(data, query):
     return out.stdout.strip()
 
 
+def analytics_are_plausible(s, auth, job_ids):
+    """The demo's analytics (enabled by the demo) give non-degenerate numbers in every report."""
+    import datetime
+    get = lambda path: expect_status(s.get("/api/v1/analytics/" + path, role=None, headers=auth), 200).json
+    conv = {r["type"]: r for r in get("conversion")["stages"]}
+    for t in ("applied", "screen", "interview", "offer"):
+        expect(0.05 < conv[t]["conversion"] < 0.95, "conversion of %s" % t, conv[t])
+    tis = {r["type"]: r for r in get("time-in-stage")["stages"]}
+    for t in ("applied", "screen", "interview", "offer"):
+        expect(tis[t]["count"] > 20 and 86400 <= tis[t]["median_seconds"] <= 30 * 86400, "time in %s" % t, tis[t])
+    drop = {r["type"]: r for r in get("drop-off")["stages"]}
+    expect(all(len(drop[t]["reasons"]) >= 2 for t in ("applied", "screen", "interview")), drop)
+    src = get("sources")
+    credited = [r for r in src["sources"] if r["credit"]["linear"] > 0]
+    expect(src["hires"] >= 20 and len(credited) >= 6, "hires credited to several sources", src["hires"], len(credited))
+    expect(any(r["channel"] in ("event", "pool") for r in credited), "earlier touches share the credit", credited)
+    today = datetime.date.today()
+    quarter = "%dQ%d" % (today.year, (today.month - 1) // 3 + 1)
+    plan = get("plan?quarter=" + quarter)
+    expect(len(plan["jobs"]) >= 3 and plan["totals"]["coverage"] is not None and plan["totals"]["coverage"] > 0, plan["totals"])
+    velocity = get("velocity?weeks=8")["weeks"]
+    expect(sum(w["entries"]["applied"] for w in velocity) > 50, velocity)
+    forecasts = [get("forecast?job_id=%s&simulations=2000" % j) for j in job_ids]
+    expect(any(f["p_filled_by_target"] and f["p_filled_by_target"] > 0 for f in forecasts),
+           "some job can be filled by its target", [(f["openings_left"], f["p_filled_by_target"]) for f in forecasts])
+
+
 def test_demo_data_set(s):
     d = tempfile.mkdtemp(prefix="talentd-demo-")
     out = subprocess.run([harness.BIN, "demo", "--data", d], capture_output=True, text=True, timeout=300)
@@ -59,6 +86,7 @@ def test_demo_data_set(s):
         expect(len(jobs) == 8, "the recruiter is on every demo job's team", len(jobs))
         found = expect_status(other.get("/api/v1/candidates?q=kubernetes", role=None, headers={"Cookie": cookie}), 200)
         expect(len(found.json["data"]) > 0, "search finds resume words")
+        analytics_are_plausible(other, {"Cookie": cookie}, [j["id"] for j in jobs])
     finally:
         other.cleanup()
 

@@ -430,6 +430,46 @@ static void reconcile(const world_t *w, const an_filter_t *f, const an_report_t 
   assert_int_equal(closed_plus_open, entries);
 }
 
+static int cmp_ms(const void *x, const void *y) {
+  int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+  return (a > b) - (a < b);
+}
+
+/* The percentiles are found by selection, not sorting: on many random sizes and value
+ * ranges (few distinct values, so many ties) they must equal the nearest-rank values of the
+ * sorted durations. */
+static void test_percentiles_match_sorting(void **state) {
+  (void)state;
+  uint64_t seed = 42;
+  for (int round = 0; round < 300; round++) {
+    size_t n = 1 + (size_t)(round * 7 % 97);
+    int64_t range = round % 3 == 0 ? 3 : round % 3 == 1 ? 50 : 1000000;
+    an_transition_t *log = calloc(2 * n, sizeof *log);
+    an_application_t *apps = calloc(n, sizeof *apps);
+    int64_t *sorted = calloc(n, sizeof *sorted);
+    for (size_t i = 0; i < n; i++) {
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      int64_t d = (int64_t)((seed >> 33) % (uint64_t)range);
+      log[2 * i] = (an_transition_t){AN_CREATED, -1, APPLIED, 0, NULL};
+      log[2 * i + 1] = (an_transition_t){AN_MOVED, APPLIED, SCREEN, d, NULL};
+      apps[i] = (an_application_t){&log[2 * i], 2, AN_ACTIVE, NULL, 0};
+      sorted[i] = d;
+    }
+    qsort(sorted, n, sizeof *sorted, cmp_ms);
+    an_report_t r;
+    assert_int_equal(an_compute(&pipeline, apps, n, NULL, &r), 0);
+    const an_stage_metrics_t *m = &r.stages[I_APPLIED];
+    assert_int_equal(m->count, n);
+    assert_int_equal(m->median_ms, an_percentile(sorted, n, 50));
+    assert_int_equal(m->p75_ms, an_percentile(sorted, n, 75));
+    assert_int_equal(m->p90_ms, an_percentile(sorted, n, 90));
+    an_report_free(&r);
+    free(log);
+    free(apps);
+    free(sorted);
+  }
+}
+
 static void test_property_tables_reconcile(void **state) {
   (void)state;
   static world_t w;
@@ -461,6 +501,7 @@ int main(void) {
       cmocka_unit_test(test_percentile_nearest_rank),
       cmocka_unit_test(test_invalid_logs),
       cmocka_unit_test(test_names),
+      cmocka_unit_test(test_percentiles_match_sorting),
       cmocka_unit_test(test_property_tables_reconcile),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
