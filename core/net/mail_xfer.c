@@ -12,13 +12,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "net/client_internal.h"
 #include "talentd/types.h"
 #include "util/buf.h"
 #include "util/mem.h"
+
+#define MAIL_THREAD_NICE 10
 
 #define MAX_URL 2048
 #define MAX_ADDRESS 320 /* 64 local part + @ + 255 domain */
@@ -517,6 +521,9 @@ static void cancel_all(worker_t *w, mail_req_t *todo, mail_req_t **running, batc
 static void *worker_main(void *arg) {
   worker_t *w = arg;
   pthread_setname_np(pthread_self(), "td-mail");
+  /* Sending mail is background work: under CPU contention requests are answered first (a
+   * burst of ten thousand messages must not double the API's latency). */
+  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), MAIL_THREAD_NICE);
   mail_req_t *running = NULL;
   for (;;) {
     batch_t done = {0};

@@ -21,6 +21,9 @@ typedef struct scan {
 
 static void clear(an_cache_t *c) {
   size_t max = c->max_transitions;
+  free(c->work_apps);
+  free(c->work_rowids);
+  free(c->work_scratch);
   an_intern_free(&c->strings);
   free(c->apps);
   free(c->app_map);
@@ -275,6 +278,24 @@ const an_transition_t *an_cache_log(const an_cache_t *c, size_t i, an_transition
   size_t n = a->count;
   for (int32_t k = a->extra_head; k >= 0; k = c->extra_next[k]) scratch[n++] = c->extra[k];
   return scratch;
+}
+
+int an_cache_reserve(an_cache_t *c, size_t n, size_t scratch) {
+  if (n > c->work_cap || c->work_apps == NULL) {
+    size_t cap = n ? n : 1;
+    an_application_t *apps = realloc(c->work_apps, cap * sizeof *apps);
+    if (apps) c->work_apps = apps;
+    int64_t *rowids = apps ? realloc(c->work_rowids, cap * sizeof *rowids) : NULL;
+    if (rowids == NULL) return AN_ENOMEM;
+    c->work_rowids = rowids, c->work_cap = cap;
+  }
+  if (scratch > c->work_scratch_cap || c->work_scratch == NULL) {
+    size_t cap = scratch ? scratch : 1;
+    an_transition_t *t = realloc(c->work_scratch, cap * sizeof *t);
+    if (t == NULL) return AN_ENOMEM;
+    c->work_scratch = t, c->work_scratch_cap = cap;
+  }
+  return 0;
 }
 
 void an_cache_configure(size_t max_transitions) {

@@ -47,6 +47,14 @@ typedef struct an_cache {
   int64_t last_transition_rowid, last_app_rowid, last_updated_at;
   int built;
   size_t max_transitions;
+  /* Working arrays of the report holding the cache (load.c), kept between reports: a report
+   * over a million applications would otherwise map and unmap tens of megabytes each time,
+   * and page faults stall every thread of the process, the loop included. */
+  an_application_t *work_apps;
+  int64_t *work_rowids;
+  size_t work_cap;
+  an_transition_t *work_scratch;
+  size_t work_scratch_cap;
 } an_cache_t;
 
 /* Locks the cache and brings it up to date inside tx (a read transaction). Returns 0 with
@@ -65,6 +73,9 @@ const an_transition_t *an_cache_log(const an_cache_t *cache, size_t i, an_transi
 /* Sets the most transitions the cache may hold (plugins.analytics.max_transitions; 0: the
  * default 10,000,000). Called at init. */
 void an_cache_configure(size_t max_transitions);
+
+/* Makes the working arrays hold n applications and scratch transitions. 0 or AN_ENOMEM. */
+int an_cache_reserve(an_cache_t *cache, size_t n, size_t scratch);
 
 /* Frees everything (plugin shutdown). */
 void an_cache_reset(void);

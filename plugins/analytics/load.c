@@ -132,7 +132,7 @@ static int in_scope(const loader_t *l, const an_query_t *q, const an_cache_app_t
 
 /* Picks the applications in scope; their logs point into the cache or, for those with
  * rows appended since the last full load, into one merged scratch array. */
-static int pick(loader_t *l, const an_query_t *q, const an_cache_t *c) {
+static int pick(loader_t *l, const an_query_t *q, an_cache_t *c) {
   an_data_t *d = l->d;
   size_t n = 0, scratch = 0;
   for (size_t i = 0; i < c->app_count; i++)
@@ -140,10 +140,8 @@ static int pick(loader_t *l, const an_query_t *q, const an_cache_t *c) {
       n++;
       if (c->apps[i].extra_count) scratch += c->apps[i].count + c->apps[i].extra_count;
     }
-  d->apps = malloc((n ? n : 1) * sizeof *d->apps);
-  d->app_rowids = malloc((n ? n : 1) * sizeof *d->app_rowids);
-  d->scratch = malloc((scratch ? scratch : 1) * sizeof *d->scratch);
-  if (d->apps == NULL || d->app_rowids == NULL || d->scratch == NULL) return AN_ENOMEM;
+  if (an_cache_reserve(c, n, scratch) != 0) return AN_ENOMEM;
+  d->apps = c->work_apps, d->app_rowids = c->work_rowids, d->scratch = c->work_scratch;
   size_t used = 0;
   for (size_t i = 0; i < c->app_count; i++) {
     const an_cache_app_t *a = &c->apps[i];
@@ -188,9 +186,7 @@ void an_data_free(an_data_t *d) {
   free(d->stages);
   free(d->stage_ids);
   free(d->stage_names);
-  free(d->apps);
-  free(d->app_rowids);
-  free(d->scratch);
+  /* apps, app_rowids and scratch are the cache's working arrays (kept for the next report) */
   free((void *)d->map.index);
   memset(d, 0, sizeof *d);
 }
