@@ -83,6 +83,8 @@ const sq_mail_config_t *sq_mail_config(void);
 
 /* ---- the outbox and its sender (outbox.c, outbox_send.c) ---- */
 
+/* Stores the rendered bytes of the outbox row row_id (just inserted) in tx. */
+int sq_outbox_body_store(td_tx_t *tx, const char *row_id, const char *bytes);
 /* Makes sure a sender run is scheduled at or before at_ms, in tx (a write tx). */
 int sq_outbox_wake(td_tx_t *tx, int64_t at_ms);
 /* The sender's run handler and its state (outbox_send.c). */

@@ -196,17 +196,18 @@ static int store(td_tx_t *tx, const sq_compose_t *m, const json_t *values, const
   const char *at = strrchr(to, '@');
   const sq_mail_config_t *c = sq_mail_config();
   json_int_t now = sq_api->now_ms();
-  json_t *params = json_pack("[s,s,s,s?,i,s?,s,s,s,s,s,s?,s,I]", r->row_id, mid, m->candidate_id, m->enrollment_id,
+  json_t *params = json_pack("[s,s,s,s?,i,s?,s,s,s,s,s,s?,I]", r->row_id, mid, m->candidate_id, m->enrollment_id,
                              m->step_index, m->template_id, m->sender_user_id ? m->sender_user_id : "", to,
                              at ? at + 1 : "", c->from_address ? c->from_address : "", r->subject,
-                             json_string_value(json_object_get(values, "_time_zone")), r->bytes, now);
+                             json_string_value(json_object_get(values, "_time_zone")), now);
   int rc = sq_api->exec(tx,
                         "INSERT INTO sequences_outbox (id, message_id, candidate_id, enrollment_id, step_index, "
-                        "template_id, sender_key, to_address, to_domain, mail_from, subject, time_zone, message, "
+                        "template_id, sender_key, to_address, to_domain, mail_from, subject, time_zone, "
                         "due_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, lower(?9), ?10, ?11, "
-                        "?12, ?13, ?14, ?14, ?14)",
+                        "?12, ?13, ?13, ?13)",
                         params, NULL);
   json_decref(params);
+  if (rc == 0) rc = sq_outbox_body_store(tx, r->row_id, r->bytes);
   if (rc == 0) rc = sq_outbox_wake(tx, now);
   return rc;
 }

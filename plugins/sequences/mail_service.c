@@ -47,14 +47,14 @@ static int store(td_tx_t *tx, const char *row_id, const char *mid, const char *t
                  const char *bytes) {
   const sq_mail_config_t *c = sq_mail_config();
   json_int_t now = sq_api->now_ms();
-  json_t *params = json_pack("[s,s,s,s,s,s,s,I]", row_id, mid, to, strrchr(to, '@') + 1, c->from_address, subject,
-                             bytes, now);
+  json_t *params = json_pack("[s,s,s,s,s,s,I]", row_id, mid, to, strrchr(to, '@') + 1, c->from_address, subject, now);
   int rc = sq_api->exec(tx,
                         "INSERT INTO sequences_outbox (id, message_id, candidate_id, sender_key, to_address, to_domain,"
-                        " mail_from, subject, message, due_at, created_at, updated_at) VALUES (?1, ?2, '', '', ?3,"
-                        " lower(?4), ?5, ?6, ?7, ?8, ?8, ?8)",
+                        " mail_from, subject, due_at, created_at, updated_at) VALUES (?1, ?2, '', '', ?3,"
+                        " lower(?4), ?5, ?6, ?7, ?7, ?7)",
                         params, NULL);
   json_decref(params);
+  if (rc == 0) rc = sq_outbox_body_store(tx, row_id, bytes);
   return rc ? rc : sq_outbox_wake(tx, now);
 }
 

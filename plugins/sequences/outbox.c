@@ -146,3 +146,13 @@ int sq_message_routes(void) {
   }
   return 0;
 }
+
+int sq_outbox_body_store(td_tx_t *tx, const char *row_id, const char *bytes) {
+  json_t *params = json_pack("[s,s]", row_id, bytes);
+  int rc = sq_api->exec(tx,
+                        "INSERT INTO sequences_outbox_bodies (rowid, message) VALUES"
+                        " ((SELECT rowid FROM sequences_outbox WHERE id = ?1), ?2)",
+                        params, NULL);
+  json_decref(params);
+  return rc;
+}

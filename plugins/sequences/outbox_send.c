@@ -215,8 +215,11 @@ static int plan_next(td_tx_t *tx, claim_t *c) {
 }
 
 /* Two index range scans (status, due_at), not one OR over the whole outbox. */
-#define CLAIM_COLUMNS \
-  "id, candidate_id, to_address, to_domain, mail_from, sender_key, time_zone, message, status, attempts, due_at"
+#define CLAIM_COLUMNS                                                                                  \
+  "o.id AS id, o.candidate_id AS candidate_id, o.to_address AS to_address, o.to_domain AS to_domain,"   \
+  " o.mail_from AS mail_from, o.sender_key AS sender_key, o.time_zone AS time_zone, b.message AS message," \
+  " o.status AS status, o.attempts AS attempts, o.due_at AS due_at"
+#define CLAIM_FROM " FROM sequences_outbox o JOIN sequences_outbox_bodies b ON b.rowid = o.rowid"
 
 static int claim(td_tx_t *tx, void *data) {
   claim_t *c = data;
@@ -226,9 +229,9 @@ static int claim(td_tx_t *tx, void *data) {
   if (rc == 0 && !c->off && c->capacity > 0) {
     json_t *params = json_pack("[I,s,I]", (json_int_t)c->now, c->boot, (json_int_t)c->capacity);
     rc = sq_api->query(tx,
-                       "SELECT * FROM (SELECT " CLAIM_COLUMNS " FROM sequences_outbox WHERE status = 'sending' "
-                       "AND boot IS NOT ?2 UNION ALL SELECT " CLAIM_COLUMNS " FROM sequences_outbox WHERE status = "
-                       "'queued' AND due_at <= ?1) ORDER BY due_at LIMIT ?3",
+                       "SELECT * FROM (SELECT " CLAIM_COLUMNS CLAIM_FROM " WHERE o.status = 'sending' "
+                       "AND o.boot IS NOT ?2 UNION ALL SELECT " CLAIM_COLUMNS CLAIM_FROM " WHERE o.status = "
+                       "'queued' AND o.due_at <= ?1) ORDER BY due_at LIMIT ?3",
                        params, &rows);
     json_decref(params);
     counts = sent_today(tx, c->now / DAY_MS);

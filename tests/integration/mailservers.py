@@ -68,12 +68,15 @@ class SmtpServer:
     auth:   (user, password) -> AUTH PLAIN/LOGIN is offered without TLS and required.
     refuse: recipient addresses answered with "550 5.1.1" at RCPT TO.
     delay:  seconds the server waits before answering each DATA (for burst tests).
+    nice:   CPU niceness of the server process (the benchmark runs it at 10 to stand for a mail
+            server on another machine: on a 2-core box it would otherwise take a core from talentd).
     """
 
-    def __init__(self, auth=None, refuse=(), delay=0.0):
+    def __init__(self, auth=None, refuse=(), delay=0.0, nice=0):
         self.auth = auth
         self.refuse = list(refuse)
         self.delay = delay
+        self.nice = nice
         self.host = "127.0.0.1"
         self.port = None
         self.proc = None
@@ -93,6 +96,8 @@ class SmtpServer:
         if self.delay:
             cmd += ["--delay", str(self.delay)]
         self.log_path = os.path.join(self.dir, "sink.log")
+        if self.nice:
+            cmd = ["nice", "-n", str(self.nice)] + cmd
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, preexec_fn=_die_with_parent)
         line = self.proc.stdout.readline().decode()

@@ -15,8 +15,9 @@ CREATE TABLE sequences_templates (
   version INTEGER NOT NULL DEFAULT 1
 );
 
--- One row per queued message: the rendered RFC 5322 bytes are stored when it is queued, so
--- a re-send (after a temporary failure or a crash) sends the same bytes and Message-ID.
+-- One row per queued message: the rendered RFC 5322 bytes are stored when it is queued (in
+-- sequences_outbox_bodies), so a re-send (after a temporary failure or a crash) sends the
+-- same bytes and Message-ID.
 -- status: queued -> sending -> sent | failed (permanent) ; queued again on a temporary failure.
 -- boot: the sender instance that marked it sending; a row left 'sending' by an earlier
 -- instance (a crash) is sent again.
@@ -34,7 +35,6 @@ CREATE TABLE sequences_outbox (
   mail_from TEXT NOT NULL,
   subject TEXT NOT NULL,
   time_zone TEXT,                       -- the recipient's, for the sending window
-  message TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
   due_at INTEGER NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
@@ -76,3 +76,11 @@ CREATE TABLE sequences_mail_pump (
   next_at INTEGER
 );
 INSERT INTO sequences_mail_pump (id, next_at) VALUES (1, NULL);
+
+-- The rendered bytes of each outbox row (same rowid), apart from the row itself: a message's
+-- status changes three times (queued, sending, sent), and with the kilobytes in the same row
+-- every change would write them to the WAL again.
+CREATE TABLE sequences_outbox_bodies (
+  rowid INTEGER PRIMARY KEY,            -- sequences_outbox.rowid
+  message TEXT NOT NULL
+);
