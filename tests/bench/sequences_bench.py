@@ -66,13 +66,19 @@ def main():
         for k in range(0, N, 1000):
             expect_status(s.post("/api/v1/sequences/%s/enrollments" % seq["id"], {"candidate_ids": ids[k:k + 1000]},
                                  conn=conn), 201)
-        during = {}
+        during, sending = {}, {}
         th = threading.Thread(target=lambda: during.update(wrk(url, headers=auth, duration=DURATION, connections=8)))
         while smtp.count() < min(100, N // 10):   # measure while messages are going out
             time.sleep(0.05)
         th.start()
-        smtp.wait_for(N, timeout=600)
         th.join()
+        # Once every step has run (all messages queued), only sending is left: measure again.
+        while s.db_query("SELECT count(*) FROM sequences_enrollments WHERE status = 'active'")[0][0] and \
+                smtp.count() < N:
+            time.sleep(0.1)
+        if smtp.count() < N * 0.8:
+            sending = wrk(url, headers=auth, duration="3s", connections=8)
+        smtp.wait_for(N, timeout=600)
         total = time.time() - t0
         times = arrival_times(smtp)
         span = times[-1] - times[0]
@@ -80,13 +86,15 @@ def main():
                    "messages_per_s": (len(times) - 1) / span if span > 0 else None, "total_s": total,
                    "p99_base_ms": base["latency_ms"].get(99), "p99_during_ms": during["latency_ms"].get(99),
                    "p99_ratio": during["latency_ms"][99] / base["latency_ms"][99],
+                   "p99_sending_only_ms": sending.get("latency_ms", {}).get(99),
                    "bare_p99_ms": bare_run["latency_ms"].get(99), "non2xx": base["non2xx"] + during["non2xx"]}
         print(json.dumps(results, indent=2))
         print("(s1) %d messages handed to SMTP in %.1f s = %.0f/s (%.1f s from the enrolment requests); goal >= 500/s"
               % (len(times), span, results["messages_per_s"], total))
         print("(s2) GET candidate p99 at 8 connections: %.2f ms before, %.2f ms during the burst = %.2fx; goal <= 2x"
-              " (bare server p99 %.2f ms)" % (results["p99_base_ms"], results["p99_during_ms"], results["p99_ratio"],
-                                               results["bare_p99_ms"]))
+              " (bare server p99 %.2f ms); once every message was queued (sending only): %s ms" %
+              (results["p99_base_ms"], results["p99_during_ms"], results["p99_ratio"], results["bare_p99_ms"],
+               "%.2f" % results["p99_sending_only_ms"] if results["p99_sending_only_ms"] else "n/a"))
     except Exception:
         print("--- server log tail ---\n" + s.log()[-3000:])
         raise
