@@ -7,7 +7,6 @@
 #include <string.h>
 
 #define DEFAULT_MAX_TRANSITIONS ((size_t)10000000)
-#define CLOCK_MARGIN_MS 5000 /* updated_at stamps of concurrent writes may arrive out of order */
 
 static an_cache_t g_cache = {.max_transitions = DEFAULT_MAX_TRANSITIONS};
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -41,6 +40,17 @@ static an_status_t status_of(const char *s) {
   return AN_ACTIVE;
 }
 
+/* An application's status after a transition of this kind: the log is the only way a status
+ * changes (core/domain/transitions.c; applications have no PATCH). */
+static an_status_t status_after(an_transition_kind_t kind) {
+  switch (kind) {
+    case AN_REJECTED: return AN_STATUS_REJECTED;
+    case AN_WITHDRAWN: return AN_STATUS_WITHDRAWN;
+    case AN_HIRED: return AN_STATUS_HIRED;
+    default: return AN_ACTIVE;
+  }
+}
+
 static int32_t app_index(const an_cache_t *c, int64_t rowid) {
   if (rowid < c->app_lo || (uint64_t)(rowid - c->app_lo) >= c->app_span) return -1;
   return c->app_map[rowid - c->app_lo];
@@ -61,7 +71,7 @@ static int map_cover(an_cache_t *c, int64_t rowid) {
   return 0;
 }
 
-/* Columns: rowid, job_rowid, status, source, credited_to, applied_at, updated_at. */
+/* Columns: rowid, job_rowid, status, source, credited_to, applied_at. */
 static int on_new_app(const td_row_t *row, void *data) {
   scan_t *s = data;
   an_cache_t *c = s->c;
@@ -87,8 +97,6 @@ static int on_new_app(const td_row_t *row, void *data) {
   if (s->failed) return AN_ENOMEM;
   c->app_map[rowid - c->app_lo] = (int32_t)c->app_count++;
   c->last_app_rowid = rowid;
-  int64_t updated = api->row_int(row, 6);
-  if (updated > c->last_updated_at) c->last_updated_at = updated;
   return 0;
 }
 
@@ -145,6 +153,7 @@ static int on_extra_transition(const td_row_t *row, void *data) {
   int32_t k = (int32_t)c->extra_count++;
   c->extra[k] = t, c->extra_next[k] = -1;
   an_cache_app_t *a = &c->apps[i];
+  a->status = status_after(t.kind);
   if (a->extra_tail >= 0)
     c->extra_next[a->extra_tail] = k;
   else
@@ -155,7 +164,7 @@ static int on_extra_transition(const td_row_t *row, void *data) {
 }
 
 static const char *const APPS_SQL =
-    "SELECT rowid, job_rowid, status, source, credited_to, applied_at, updated_at FROM applications";
+    "SELECT rowid, job_rowid, status, source, credited_to, applied_at FROM applications";
 static const char *const TRANSITIONS_SQL =
     "SELECT rowid, application_rowid, kind, from_stage_rowid, to_stage_rowid, at, reason FROM stage_transitions";
 
@@ -199,20 +208,6 @@ static int full_load(const td_host_api_t *api, td_tx_t *tx, an_cache_t *c) {
   return 0;
 }
 
-/* Attributes of applications changed since the last refresh (status, source, credit). */
-static int on_changed_app(const td_row_t *row, void *data) {
-  scan_t *s = data;
-  const td_host_api_t *api = s->api;
-  int32_t i = app_index(s->c, api->row_int(row, 0));
-  if (i < 0) return 0;
-  an_cache_app_t *a = &s->c->apps[i];
-  a->status = status_of(api->row_text(row, 2));
-  a->source = an_intern(&s->c->strings, api->row_text(row, 3), &s->failed);
-  a->credited_to = an_intern(&s->c->strings, api->row_text(row, 4), &s->failed);
-  int64_t updated = api->row_int(row, 6);
-  if (updated > s->c->last_updated_at) s->c->last_updated_at = updated;
-  return s->failed ? AN_ENOMEM : 0;
-}
 
 typedef struct live {
   const td_host_api_t *api;
@@ -237,10 +232,6 @@ static int refresh(const td_host_api_t *api, td_tx_t *tx, an_cache_t *c) {
   live_t live = {api, -1};
   if (rc == 0) rc = api->query_rows(tx, "SELECT count(*) FROM applications", NULL, on_count_row, &live);
   if (rc == 0 && (size_t)live.count != c->app_count) return 1; /* deletions */
-  p = json_pack("[I]", (json_int_t)(c->last_updated_at - CLOCK_MARGIN_MS));
-  snprintf(sql, sizeof sql, "%s WHERE updated_at >= ?1", APPS_SQL);
-  if (rc == 0) rc = api->query_rows(tx, sql, p, on_changed_app, &s);
-  json_decref(p);
   p = json_pack("[I]", (json_int_t)c->last_transition_rowid);
   snprintf(sql, sizeof sql, "%s WHERE rowid > ?1 ORDER BY rowid", TRANSITIONS_SQL);
   if (rc == 0) rc = api->query_rows(tx, sql, p, on_extra_transition, &s);

@@ -3,10 +3,11 @@
  * million applications does not re-read five million rows.
  *
  * Why it can be incremental: stage_transitions is append-only and numbered in order, so new
- * rows are exactly those past the last rowid seen; an application's attributes change only
- * with its updated_at (indexed by migration 0011); applications disappear only with their
- * candidate (erasure), which the cache notices as a count that no longer adds up and answers
- * with a full reload. Rows appended since the last full load sit in per-application overflow
+ * rows are exactly those past the last rowid seen; an application's status changes only with
+ * a transition (its new status follows from the transition's kind) and its job, source,
+ * credit and date never change (applications have no PATCH: revisit this if they get one);
+ * applications disappear only with their candidate (erasure), which the cache notices as a
+ * count that no longer adds up and answers with a full reload. Rows appended since the last full load sit in per-application overflow
  * chains; when they grow past a quarter of the base the next refresh reloads everything.
  *
  * One process-wide cache, behind a mutex held from an_cache_acquire to an_cache_release:
@@ -44,7 +45,7 @@ typedef struct an_cache {
   an_transition_t *extra;
   int32_t *extra_next;
   size_t extra_count, extra_cap;
-  int64_t last_transition_rowid, last_app_rowid, last_updated_at;
+  int64_t last_transition_rowid, last_app_rowid;
   int built;
   size_t max_transitions;
   /* Working arrays of the report holding the cache (load.c), kept between reports: a report
