@@ -76,10 +76,6 @@ static void check_done(td__curl_uv_t *g) {
     CURLcode result = msg->data.result;
     td__curl_xfer_t *xfer = NULL;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&xfer);
-    if (xfer) {
-      xfer->kept_socket = CURL_SOCKET_BAD;
-      if (result != CURLE_OK) curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &xfer->kept_socket);
-    }
     curl_multi_remove_handle(g->multi, easy);
     if (xfer) xfer_unlink(g, xfer);
     if (xfer && xfer->done) xfer->done(xfer, result);
@@ -189,7 +185,7 @@ CURLM *td__curl_uv_multi(td__curl_uv_t *g) { return g->multi; }
 int td__curl_uv_add(td__curl_uv_t *g, td__curl_xfer_t *xfer) {
   if (!g || g->closing || !xfer || !xfer->easy) return TD_EINVAL;
   curl_easy_setopt(xfer->easy, CURLOPT_PRIVATE, (void *)xfer);
-  xfer->socket = xfer->kept_socket = CURL_SOCKET_BAD;
+  xfer->socket = CURL_SOCKET_BAD;
   if (curl_multi_add_handle(g->multi, xfer->easy) != CURLM_OK) return TD_EIO;
   xfer->prev = NULL;
   xfer->next = g->xfers;
@@ -225,7 +221,6 @@ void td__curl_uv_close(td__curl_uv_t *g, void (*on_closed)(void *data), void *da
     if (x->socket != CURL_SOCKET_BAD) shutdown(x->socket, SHUT_RDWR);
     xfer_unlink(g, x);
     curl_multi_remove_handle(g->multi, x->easy);
-    x->kept_socket = CURL_SOCKET_BAD;
     if (x->done) x->done(x, CURLE_ABORTED_BY_CALLBACK);
   }
   /* Close our poll handles before curl closes the cached connections' sockets, and forget

@@ -30,10 +30,6 @@ struct td__curl_xfer {
   CURL *easy;                   /* set by the owner; borrowed by the glue while added */
   td__curl_xfer_done_fn done;   /* set by the owner */
   td__curl_xfer_t *prev, *next; /* the glue's list of added transfers (the glue's own) */
-  /* Set by the glue before done: after a failure, the socket of the connection curl kept for
-   * reuse (CURLINFO_ACTIVESOCKET, which is lost once the handle leaves the multi handle), else
-   * CURL_SOCKET_BAD. An owner may shut it down so that the connection is never reused. */
-  curl_socket_t kept_socket;
   curl_socket_t socket; /* the socket curl last asked the glue to watch for it (the glue's own) */
 };
 

@@ -240,13 +240,9 @@ static int refresh(const td_host_api_t *api, td_tx_t *tx, an_cache_t *c) {
   return c->extra_count > c->base_count / 4 + 10000 ? 1 : 0;
 }
 
-int an_cache_acquire(const td_host_api_t *api, td_tx_t *tx, size_t max_transitions, an_cache_t **out) {
+int an_cache_acquire(const td_host_api_t *api, td_tx_t *tx, an_cache_t **out) {
   pthread_mutex_lock(&g_lock);
   an_cache_t *c = &g_cache;
-  if (max_transitions && max_transitions != c->max_transitions) {
-    c->max_transitions = max_transitions;
-    c->built = 0;
-  }
   int rc = c->built ? refresh(api, tx, c) : 1;
   if (rc == 1) rc = full_load(api, tx, c);
   if (rc != 0) {

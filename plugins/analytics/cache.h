@@ -61,9 +61,8 @@ typedef struct an_cache {
 /* Locks the cache and brings it up to date inside tx (a read transaction). Returns 0 with
  * the cache in *out (valid until an_cache_release), or an error with the cache unlocked:
  * a TD_E* code from the SDK, AN_ENOMEM, AN_EINVAL (an unknown kind in the log) or
- * AN_ELIMIT_LOAD (more than max_transitions; 0 keeps the current setting, initially
- * 10,000,000). */
-int an_cache_acquire(const td_host_api_t *api, td_tx_t *tx, size_t max_transitions, an_cache_t **out);
+ * AN_ELIMIT_LOAD (more transitions than an_cache_configure allows). */
+int an_cache_acquire(const td_host_api_t *api, td_tx_t *tx, an_cache_t **out);
 void an_cache_release(an_cache_t *cache);
 
 /* Application i's whole log in order: the base slice when it has no overflow (no copy, *log

@@ -210,7 +210,7 @@ static int ensure_tx(td_tx_t *tx, void *data) {
 static int warm_tx(td_tx_t *tx, void *data) {
   (void)data;
   an_cache_t *cache = NULL;
-  int rc = an_cache_acquire(api, tx, 0, &cache);
+  int rc = an_cache_acquire(api, tx, &cache);
   an_cache_release(cache);
   return rc;
 }

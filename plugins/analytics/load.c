@@ -161,7 +161,7 @@ int an_load(const td_host_api_t *api, td_tx_t *tx, const an_query_t *q, an_data_
   loader_t l = {.api = api, .d = out};
   int rc = load_pipeline(&l, tx, q);
   an_cache_t *cache = NULL;
-  if (rc == 0 && !out->job_missing) rc = an_cache_acquire(api, tx, q->max_transitions, &cache);
+  if (rc == 0 && !out->job_missing) rc = an_cache_acquire(api, tx, &cache);
   if (rc == 0 && cache) {
     rc = pick(&l, q, cache);
     out->cache = cache;

@@ -22,7 +22,6 @@ typedef struct an_query {
                                 NULL: every job. With job_id the caller checks the job. */
   int has_from, has_to;
   int64_t from_ms, to_ms; /* cohort: applied_at in [from, to) */
-  size_t max_transitions; /* the history cache's limit; 0: unchanged (cache.h) */
 } an_query_t;
 
 /* What was loaded: the pipeline, the stages' names and public ids, the applications. While

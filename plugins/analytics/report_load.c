@@ -134,7 +134,7 @@ int rl_load(const td_host_api_t *api, td_tx_t *tx, const rl_scope_t *s, rl_data_
   loader_t l = {.api = api, .scope = s};
   int rc = load_maps(&l, tx);
   an_cache_t *cache = NULL;
-  if (rc == 0) rc = an_cache_acquire(api, tx, 0, &cache);
+  if (rc == 0) rc = an_cache_acquire(api, tx, &cache);
   if (rc == 0) {
     rc = pick(&l, cache, out);
     an_cache_release(cache);

@@ -12,6 +12,7 @@
 #include "access.h"
 #include "forecast.h"
 #include "plan.h"
+#include "query.h"
 #include "reply.h"
 #include "report_load.h"
 #include "velocity.h"
@@ -73,7 +74,7 @@ static json_t *rates_json(const hx_rates_t *r) {
 }
 
 static int load_failed(td_request_t *req, int rc) {
-  api->fail(req, 500, "Internal error", "the history could not be read");
+  an_answer_failure(api, req, rc ? rc : TD_EIO); /* 503 for a history over the cap */
   return rc ? rc : TD_EIO;
 }
 

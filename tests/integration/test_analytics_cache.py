@@ -104,5 +104,25 @@ def test_erasing_a_candidate_reloads(s):
     compare(s)
 
 
+def test_a_history_over_the_limit_is_refused(s):
+    """plugins.analytics.max_transitions caps the memory the history may take: past it every
+    report answers 503 saying so, never a partial table."""
+    t = harness.Server(extra_args=["--set", "plugins.analytics.max_transitions=10"])
+    try:
+        enable(t)
+        t.start()
+        job = expect_status(t.post("/api/v1/jobs", {"title": "Capped", "status": "open"}), 201).json
+        for _ in range(3):
+            harness.new_application(t, job, to_stage="screen")   # 2 transitions each: 6 of 10
+        expect_status(t.get(BASE + "/conversion"), 200)
+        for _ in range(3):
+            harness.new_application(t, job, to_stage="screen")   # 12 of 10
+        for path in ("/conversion", "/plan?quarter=2027Q1", "/velocity"):
+            r = t.get(BASE + path)
+            expect(r.status == 503 and "max_transitions" in r.json["detail"], path, r)
+    finally:
+        t.cleanup()
+
+
 if __name__ == "__main__":
     harness.main(prepare=enable)
