@@ -16,6 +16,11 @@ extern td_plugin_t *sq_self;
  * non-integer) (mail.c). */
 json_t *sq_time_json(const json_t *ms);
 
+/* Answers a page of rows (a query's result with up to limit + 1 rows, each with its "rowid"):
+ * {"data": [to_json(row)...], "next_cursor": the last rowid shown, or null on the last page}.
+ * rows is borrowed (page.c). */
+void sq_answer_page(td_request_t *req, json_t *rows, long limit, json_t *(*to_json)(const json_t *row));
+
 /* ---- init of each part (called by sequences.c, in this order) ---- */
 int sq_mail_init(void);      /* mail_*.c: config, outbox, sender, routes of templates/email */
 int sq_sequences_init(void); /* sequence*.c, enrollment*.c: routes, runner, event subscriptions */

@@ -113,18 +113,8 @@ static int list(td_request_t *req, td_tx_t *tx, void *data) {
       params, &rows);
   json_decref(params);
   if (rc) return rc;
-  json_t *items = json_array();
-  char next[32] = "";
-  size_t i;
-  json_t *row;
-  json_array_foreach(rows, i, row) {
-    if ((long)i == limit) break;
-    json_array_append_new(items, template_json(row));
-    snprintf(next, sizeof next, "%lld", (long long)json_integer_value(json_object_get(row, "rowid")));
-  }
-  bool more = (long)json_array_size(rows) > limit;
+  sq_answer_page(req, rows, limit, template_json);
   json_decref(rows);
-  sq_api->respond(req, 200, json_pack("{s:o,s:s?}", "data", items, "next_cursor", more ? next : NULL));
   return 0;
 }
 

@@ -136,6 +136,19 @@ def test_unknown_merge_field_is_refused_at_save_time(s):
     expect(s.get("/api/v1/templates?limit=100").json["data"] == [], "nothing saved")
 
 
+def test_template_pages(s):
+    made = [template(s, name="Paged %d" % i)["id"] for i in range(3)]
+    seen, cursor = [], None
+    for _ in range(50):
+        page = expect_status(s.get("/api/v1/templates?limit=2" + ("&cursor=" + cursor if cursor else "")), 200).json
+        expect(len(page["data"]) <= 2, page)
+        seen += [t["id"] for t in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    expect(len(seen) == len(set(seen)) and set(made) <= set(seen), "every template once", seen, made)
+
+
 def test_template_crud_etag_and_if_match(s):
     r = expect_status(s.post("/api/v1/templates", {"name": "Crud", "subject": "Hello {{candidate.first_name}}",
                                                    "body_text": "Hi"}), 201)
