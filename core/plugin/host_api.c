@@ -224,7 +224,7 @@ static int prepare(td_tx_t *tx, const char *sql, const json_t *params, td__stmt_
                           .read_only = tx->read_only,
                           .read_all = td__plugin_has_permission(tx->plugin, "store.read")};
   const char *tail = NULL;
-  int rc = td__db_prepare_guarded(tx->ctx->db, sql, &guard, st, &tail, why, sizeof why);
+  int rc = td__db_stmt_guarded(tx->ctx->db, sql, &guard, st, &tail, why, sizeof why);
   if (rc == 0 && *st == NULL) rc = TD_EINVAL;
   if (rc == 0 && tail && strspn(tail, " \t\r\n;") != strlen(tail)) {
     snprintf(why, sizeof why, "one statement per call");

@@ -145,7 +145,6 @@ int td__stale_ensure_series(td__db_t *db, int64_t now_ms) {
   }
   if (rc) {
     td__db_rollback_to(db, "stale_series");
-    td__db_release(db, "stale_series");
     td__log(TD_LOG_ERROR, "stale_series_failed", json_pack("{s:i}", "code", rc));
     return rc;
   }

@@ -2,6 +2,7 @@
 #include "store/db.h"
 #include "store/db_internal.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,13 @@ static void log_sql_error(td__db_t *db, const char *what, int rc) {
           json_pack("{s:s,s:i,s:s}", "op", what, "code", rc, "message", sqlite3_errmsg(db->conn)));
 }
 
+/* SQLite's memory statistics take one process-wide mutex on every allocation, which the
+ * writer and the readers then queue on; nothing here reads those statistics. */
+static void configure_sqlite(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 int td__db_open(const char *path, int mode, td__db_t **out) {
+  static pthread_once_t configured = PTHREAD_ONCE_INIT;
+  pthread_once(&configured, configure_sqlite);
   td__db_t *db = td__xcalloc(1, sizeof *db);
   int flags = mode == TD_DB_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   flags |= SQLITE_OPEN_NOMUTEX; /* each connection belongs to one thread */
@@ -58,12 +65,20 @@ int td__db_open(const char *path, int mode, td__db_t **out) {
     free(db);
     return TD_EIO;
   }
+  td__guard_attach(db);
   *out = db;
   return 0;
 }
 
 void td__db_close(td__db_t *db) {
   if (db == NULL) return;
+  td__guard_detach(db);
+  for (size_t i = 0; i < TEXT_CACHE_SLOTS; i++) {
+    if (db->text_cache[i].stmt) {
+      sqlite3_finalize(db->text_cache[i].stmt->raw);
+      free(db->text_cache[i].stmt);
+    }
+  }
   for (size_t i = 0; i < STMT_CACHE_SLOTS; i++) {
     if (db->cache[i].stmt) {
       sqlite3_finalize(db->cache[i].stmt->raw);
@@ -125,8 +140,21 @@ td__stmt_t *td__db_stmt(td__db_t *db, const char *sql) {
 
 td__stmt_t *td__db_prepare(td__db_t *db, const char *sql) { return prepare(db, sql, false); }
 
+int td__db_run(td__db_t *db, const char *sql) {
+  td__stmt_t *st = td__db_stmt(db, sql);
+  return st ? td__stmt_run(st) : TD_EIO;
+}
+
 void td__stmt_finalize(td__stmt_t *st) {
-  if (st == NULL || st->cached) return;
+  if (st == NULL) return;
+  if (st->cached) {
+    if (st->in_use) { /* a cached plugin statement given back */
+      sqlite3_reset(st->raw);
+      sqlite3_clear_bindings(st->raw);
+      st->in_use = false;
+    }
+    return;
+  }
   sqlite3_finalize(st->raw);
   free(st);
 }
@@ -164,7 +192,12 @@ int td__stmt_bind_int_named(td__stmt_t *st, const char *name, int64_t value) {
 }
 
 int td__stmt_step(td__stmt_t *st) {
+  /* Plugin SQL runs under its guard: sqlite3_step re-prepares a statement after a schema
+   * change, and the authorizer must see that compilation too. */
+  const td__db_guard_t *outer_guard = st->db->guard;
+  if (st->guarded) st->db->guard = &st->guard.guard;
   int rc = sqlite3_step(st->raw);
+  st->db->guard = outer_guard;
   if (rc == SQLITE_ROW) return 1;
   if (rc == SQLITE_DONE) {
     sqlite3_reset(st->raw);
@@ -198,10 +231,32 @@ int64_t td__db_last_rowid(td__db_t *db) { return sqlite3_last_insert_rowid(db->c
 
 int td__db_changes(td__db_t *db) { return sqlite3_changes(db->conn); }
 
+/* The statement for a SQL text built at run time from a few fixed parts (savepoints), cached
+ * by its text; NULL when the text is too long or the cache is full. */
+static td__stmt_t *text_stmt(td__db_t *db, const char *sql) {
+  if (strlen(sql) >= sizeof db->text_cache[0].sql) return NULL;
+  for (size_t i = 0; i < TEXT_CACHE_SLOTS; i++) {
+    if (db->text_cache[i].stmt == NULL) {
+      td__stmt_t *st = prepare(db, sql, true);
+      if (st == NULL) return NULL;
+      snprintf(db->text_cache[i].sql, sizeof db->text_cache[i].sql, "%s", sql);
+      db->text_cache[i].stmt = st;
+      return st;
+    }
+    if (strcmp(db->text_cache[i].sql, sql) == 0) {
+      td__stmt_reset(db->text_cache[i].stmt);
+      return db->text_cache[i].stmt;
+    }
+  }
+  return NULL;
+}
+
+/* Savepoints are taken around every write op: prepared once, not parsed per op. */
 static int savepoint_op(td__db_t *db, const char *verb, const char *name) {
   char sql[96];
   snprintf(sql, sizeof sql, "%s%s", verb, name);
-  return td__db_exec(db, sql);
+  td__stmt_t *st = text_stmt(db, sql);
+  return st ? td__stmt_run(st) : td__db_exec(db, sql);
 }
 
 int td__db_savepoint(td__db_t *db, const char *name) { return savepoint_op(db, "SAVEPOINT ", name); }

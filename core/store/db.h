@@ -25,6 +25,9 @@ int td__db_exec(td__db_t *db, const char *sql);
  * The statement is borrowed: never finalize it; call td__stmt_reset when done if results
  * are left unread (td__stmt_step resets automatically after the last row). */
 td__stmt_t *td__db_stmt(td__db_t *db, const char *sql);
+/* Runs a SQL string literal with no results through the statement cache (BEGIN, COMMIT):
+ * like td__db_exec without parsing it each time. Returns 0 or an error (logged). */
+int td__db_run(td__db_t *db, const char *sql);
 /* Prepares a one-off statement for SQL built at run time; the caller owns it and must
  * td__stmt_finalize it. NULL on error. */
 td__stmt_t *td__db_prepare(td__db_t *db, const char *sql);

@@ -24,6 +24,12 @@ typedef struct td__db_guard {
  * TD_EDENIED and a sentence in why; SQL errors TD_EINVAL and SQLite's message in why. */
 int td__db_prepare_guarded(td__db_t *db, const char *sql, const td__db_guard_t *guard, td__stmt_t **out,
                            const char **tail, char *why, size_t why_size);
+/* The same through the connection's cache of plugin statements: *out is the cached statement
+ * (or a one-off when it is already handed out, is a migration's, or its SQL has more than one
+ * statement); give it back with td__stmt_finalize either way. The statement runs under the
+ * guard it was prepared with, so a re-prepare after a schema change is checked again. */
+int td__db_stmt_guarded(td__db_t *db, const char *sql, const td__db_guard_t *guard, td__stmt_t **out,
+                        const char **tail, char *why, size_t why_size);
 
 /* Result columns of a statement, for turning rows into JSON. */
 typedef enum td__col_kind { TD_COL_NULL, TD_COL_INT, TD_COL_REAL, TD_COL_TEXT, TD_COL_BLOB } td__col_kind_t;

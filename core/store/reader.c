@@ -68,12 +68,12 @@ static void run_op(td__read_op_t *op) {
   }
   /* One read transaction per op: a consistent snapshot across its queries, and the WAL
    * read lock taken once instead of once per statement (each costs fcntl and fstat calls). */
-  if (td__db_exec(db, "BEGIN") != 0) {
+  if (td__db_run(db, "BEGIN") != 0) {
     op->rc = TD_EIO;
     return;
   }
   op->rc = op->run(db, op->arg);
-  td__db_exec(db, "COMMIT");
+  td__db_run(db, "COMMIT");
 }
 
 static void work_cb(uv_work_t *req) { run_op(req->data); }
