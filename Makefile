@@ -64,7 +64,12 @@ fuzz:
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_targets
 	@cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz
 
+# The sequences benchmark's SMTP server is Postfix's smtp-sink: the package is installed for the
+# benchmark only, preseeded so that no mail system gets configured or started.
 bench: deps build
+	@dpkg-query -W -f='$${Status}' postfix 2>/dev/null | grep -q 'install ok installed' || { \
+	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postfix; }
 	@tests/bench/run.sh $(BUILD)
 
 # schemas/openapi.json is generated from the fragments in schemas/openapi/; a test checks it is current.

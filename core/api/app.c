@@ -303,6 +303,8 @@ int td__app_serve(json_t *config) {
   td__stale_ensure_series(db, td__time_now_ms());
   emit_server_started(app, db);
   td__writer_start(app->loop, db, &app->writer);
+  td__mail_xfer_configure(
+      (double)td__config_int(app->config, "mail.max_messages_per_second", TD_MAIL_DEFAULT_PER_SECOND));
   if (start_outbound(app) != 0) {
     if (app->net) td__net_close(app->net, NULL, NULL);
     td__writer_stop(app->writer);

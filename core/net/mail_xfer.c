@@ -18,9 +18,11 @@
 #include <unistd.h>
 
 #include "net/client_internal.h"
+#include "net/pace.h"
 #include "talentd/types.h"
 #include "util/buf.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #define MAIL_THREAD_NICE 10
 
@@ -31,6 +33,9 @@
 #define CONNECT_TIMEOUT_MS 10000
 /* The longest the worker sleeps in curl_multi_poll; new work and a stop wake it at once. */
 #define POLL_MS 1000
+/* The pace's bucket holds a 50th of a second's messages: enough that 16 transfers in flight
+ * keep going, small enough that a burst never takes the CPU in one gulp. */
+#define PACE_BURSTS_PER_SECOND 50
 
 typedef struct mail_req {
   struct mail_req *next;                /* on a queue: to the worker, or back to the loop */
@@ -82,6 +87,12 @@ typedef struct worker {
  * td__mail_xfer_close (g_worker stays set, stopping, until its async handle has closed). */
 static worker_t *g_worker;
 static size_t g_active;
+/* SMTP messages started per second at most (0: no limit); read by the worker when it starts. */
+static double g_messages_per_second = TD_MAIL_DEFAULT_PER_SECOND;
+
+void td__mail_xfer_configure(double messages_per_second) {
+  g_messages_per_second = messages_per_second > 0 ? messages_per_second : 0;
+}
 
 size_t td__mail_xfer_active(void) { return g_active; }
 
@@ -518,6 +529,40 @@ static void cancel_all(worker_t *w, mail_req_t *todo, mail_req_t **running, batc
   }
 }
 
+/* Appends the list todo to the FIFO from head to tail. */
+static void fifo_append(mail_req_t **head, mail_req_t **tail, mail_req_t *todo) {
+  if (!todo) return;
+  if (*tail)
+    (*tail)->next = todo;
+  else
+    *head = todo;
+  for (*tail = todo; (*tail)->next;) *tail = (*tail)->next;
+}
+
+/* Begins the waiting requests the pace allows, in order: an SMTP message takes a token, an
+ * IMAP command (small, and a reply may stop a sequence) never waits. Returns how long until
+ * the next message may start (POLL_MS when none waits). */
+static int begin_paced(worker_t *w, td__pace_t *pace, mail_req_t **head, mail_req_t **tail,
+                       mail_req_t **running, batch_t *done) {
+  mail_req_t **pp = head, *prev = NULL;
+  uint64_t now = td__time_mono_ns();
+  bool held = false;
+  while (*pp) {
+    mail_req_t *r = *pp;
+    if (r->smtp && (held || !td__pace_take(pace, now))) {
+      held = true; /* later messages keep their place behind this one */
+      prev = r;
+      pp = &r->next;
+      continue;
+    }
+    *pp = r->next;
+    if (*tail == r) *tail = prev;
+    r->next = NULL;
+    begin(w, r, running, done);
+  }
+  return held ? td__pace_wait_ms(pace, now) : POLL_MS;
+}
+
 static void *worker_main(void *arg) {
   worker_t *w = arg;
   pthread_setname_np(pthread_self(), "td-mail");
@@ -525,28 +570,28 @@ static void *worker_main(void *arg) {
    * burst of ten thousand messages must not double the API's latency). */
   setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), MAIL_THREAD_NICE);
   mail_req_t *running = NULL;
+  mail_req_t *waiting = NULL, *waiting_tail = NULL; /* taken from todo, not begun: paced */
+  td__pace_t pace;
+  td__pace_init(&pace, g_messages_per_second, g_messages_per_second / PACE_BURSTS_PER_SECOND,
+                td__time_mono_ns());
   for (;;) {
     batch_t done = {0};
     pthread_mutex_lock(&w->lock);
-    mail_req_t *todo = w->todo_head;
+    fifo_append(&waiting, &waiting_tail, w->todo_head);
     w->todo_head = w->todo_tail = NULL;
     bool stopping = w->stopping;
     pthread_mutex_unlock(&w->lock);
     if (stopping) {
-      cancel_all(w, todo, &running, &done);
+      cancel_all(w, waiting, &running, &done);
       hand_back(w, done.head, done.tail);
       break;
     }
-    while (todo) {
-      mail_req_t *next = todo->next;
-      begin(w, todo, &running, &done);
-      todo = next;
-    }
+    int wait_ms = begin_paced(w, &pace, &waiting, &waiting_tail, &running, &done);
     int still = 0;
     curl_multi_perform(w->multi, &still);
     collect(w, &running, &done);
     hand_back(w, done.head, done.tail);
-    curl_multi_poll(w->multi, NULL, 0, POLL_MS, NULL);
+    curl_multi_poll(w->multi, NULL, 0, wait_ms, NULL);
   }
   /* Cached connections close now; their sockets are shut down, so no QUIT waits for a reply. */
   curl_multi_cleanup(w->multi);

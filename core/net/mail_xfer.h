@@ -77,6 +77,13 @@ int td__mail_xfer_start(td__net_t *net, const td_mail_request_t *req, td__mail_d
  * does nothing. Loop thread only. */
 void td__mail_xfer_close(void (*on_closed)(void *data), void *data);
 
+/* SMTP messages the mail thread starts per second at most, across every plugin (IMAP commands
+ * are not paced): mail.max_messages_per_second. A burst of queued mail then leaves the CPU to
+ * requests instead of taking both cores for seconds. 0: no limit. Call before the first
+ * transfer (the mail thread reads it when it starts). Loop thread only. */
+#define TD_MAIL_DEFAULT_PER_SECOND 1000
+void td__mail_xfer_configure(double messages_per_second);
+
 /* Transfers started and not yet finished (for tests and metrics). */
 size_t td__mail_xfer_active(void);
 

@@ -4,6 +4,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "talentd/types.h"
 #include "util/log.h"
@@ -12,6 +15,14 @@
 #include "util/time.h"
 
 #define MAX_BATCH 512
+/* The writer yields the CPU to the loop (nice 0) and to the pool threads that answer reads
+ * (nice 5): most of its work is background batches (a sequence queueing thousands of
+ * messages, outcomes, scheduled runs) that can wait milliseconds, while a request's read
+ * cannot. A request's own write waits a little longer, and only while the CPU is saturated;
+ * readers never wait for the writer (WAL), so nothing is inverted. Measured with the
+ * sequences benchmark: a 10,000-message burst took API p99 (paced load) to 1.8x at nice 5 and
+ * 1.3-1.6x at nice 10. */
+#define WRITER_NICE 10
 
 struct td__writer {
   uv_loop_t *loop;
@@ -73,6 +84,7 @@ static void run_batch(td__writer_t *w, td__write_op_t *batch) {
 static void *writer_main(void *arg) {
   td__writer_t *w = arg;
   pthread_setname_np(pthread_self(), "td-writer");
+  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WRITER_NICE);
   pthread_mutex_lock(&w->lock);
   for (;;) {
     while (w->queue_head == NULL && !w->stopping) pthread_cond_wait(&w->wake, &w->lock);

@@ -51,6 +51,15 @@ def _die_with_parent():
         pass
 
 
+def wait_for_count(count, n, timeout):
+    """Waits until count() reaches n; raises AssertionError on timeout."""
+    deadline = time.monotonic() + timeout
+    while count() < n:
+        if time.monotonic() > deadline:
+            raise AssertionError("expected %d messages, SMTP server got %d" % (n, count()))
+        time.sleep(0.05)
+
+
 def _stop_process(proc, timeout=10):
     if proc is None or proc.poll() is not None:
         return
@@ -138,11 +147,7 @@ class SmtpServer:
 
     def wait_for(self, n, timeout=30.0):
         """Waits until at least n messages arrived and returns messages(); raises on timeout."""
-        deadline = time.monotonic() + timeout
-        while self.count() < n:
-            if time.monotonic() > deadline:
-                raise AssertionError("expected %d messages, SMTP server got %d" % (n, self.count()))
-            time.sleep(0.05)
+        wait_for_count(self.count, n, timeout)
         return self.messages()
 
     def clear(self):

@@ -502,38 +502,89 @@ static void test_close_mid_message_sends_no_end_of_data(void **state) {
   assert_int_equal(atomic_load(&srv.tail_eod), 0);
 }
 
+/* A loop, an outbound client and an SMTP request for a test server that answers every DATA. */
+typedef struct rig {
+  smtp_srv_t srv;
+  uv_loop_t loop;
+  td__net_t *net;
+  char url[64];
+  td_mail_request_t r;
+} rig_t;
+
+static void rig_start(rig_t *g) {
+  srv_start(&g->srv, EOD_REPLY, 0);
+  uv_loop_init(&g->loop);
+  g->net = NULL;
+  assert_int_equal(td__net_new(&g->loop, NULL, &g->net, NULL, 0), 0);
+  snprintf(g->url, sizeof g->url, "smtp://127.0.0.1:%d", g->srv.port);
+  g->r = smtp_request(g->url);
+}
+
+/* Stops the mail thread and the client (both must report closed), then the server. */
+static void rig_stop(rig_t *g) {
+  int closed = 0;
+  td__mail_xfer_close(on_closed, &closed);
+  td__net_close(g->net, on_closed, &closed);
+  uv_run(&g->loop, UV_RUN_DEFAULT);
+  assert_int_equal(closed, 2);
+  assert_int_equal(uv_loop_close(&g->loop), 0);
+  srv_stop(&g->srv);
+}
+
 static void test_many_transfers_each_answered_once(void **state) {
   (void)state;
-  smtp_srv_t srv;
-  srv_start(&srv, EOD_REPLY, 0);
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  td__net_t *net = NULL;
-  assert_int_equal(td__net_new(&loop, NULL, &net, NULL, 0), 0);
-  char url[64], why[200];
-  snprintf(url, sizeof url, "smtp://127.0.0.1:%d", srv.port);
-  td_mail_request_t r = smtp_request(url);
+  rig_t g;
+  rig_start(&g);
+  char why[200];
   enum { N = 40 };
   outcome_t o[N];
   memset(o, 0, sizeof o);
   for (int i = 0; i < N; i++)
-    assert_int_equal(td__mail_xfer_start(net, &r, on_done, &o[i], why, sizeof why), 0);
+    assert_int_equal(td__mail_xfer_start(g.net, &g.r, on_done, &o[i], why, sizeof why), 0);
   assert_int_equal(td__mail_xfer_active(), N);
-  while (td__mail_xfer_active() > 0) uv_run(&loop, UV_RUN_ONCE);
+  while (td__mail_xfer_active() > 0) uv_run(&g.loop, UV_RUN_ONCE);
   for (int i = 0; i < N; i++) {
     assert_int_equal(o[i].calls, 1);
     assert_int_equal(o[i].ok, 1);
     assert_int_equal(o[i].code, 250);
   }
-  assert_int_equal(atomic_load(&srv.messages), N);
-  int closed = 0;
-  td__mail_xfer_close(on_closed, &closed);
-  td__net_close(net, on_closed, &closed);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(closed, 2);
+  assert_int_equal(atomic_load(&g.srv.messages), N);
+  rig_stop(&g);
   for (int i = 0; i < N; i++) assert_int_equal(o[i].calls, 1);
-  assert_int_equal(uv_loop_close(&loop), 0);
-  srv_stop(&srv);
+}
+
+/* mail.max_messages_per_second: 30 messages at 50/s (a bucket of one) cannot all be answered
+ * before 29/50 s have passed; a stop cancels messages still waiting for their turn. */
+static void test_messages_are_paced(void **state) {
+  (void)state;
+  rig_t g;
+  rig_start(&g);
+  char why[200];
+  td__mail_xfer_configure(50); /* read by the worker this test starts */
+  enum { N = 30, LATE = 200 };
+  outcome_t o[N], late[LATE];
+  memset(o, 0, sizeof o);
+  memset(late, 0, sizeof late);
+  uint64_t t0 = uv_hrtime();
+  for (int i = 0; i < N; i++)
+    assert_int_equal(td__mail_xfer_start(g.net, &g.r, on_done, &o[i], why, sizeof why), 0);
+  while (td__mail_xfer_active() > 0) uv_run(&g.loop, UV_RUN_ONCE);
+  double seconds = (double)(uv_hrtime() - t0) / 1e9;
+  assert_true(seconds >= (N - 1) / 50.0 * 0.95);
+  for (int i = 0; i < N; i++) assert_int_equal(o[i].ok, 1);
+  assert_int_equal(atomic_load(&g.srv.messages), N);
+  /* 200 more at 50/s: the stop comes long before most of them may start. */
+  for (int i = 0; i < LATE; i++)
+    assert_int_equal(td__mail_xfer_start(g.net, &g.r, on_done, &late[i], why, sizeof why), 0);
+  rig_stop(&g);
+  int cancelled = 0;
+  for (int i = 0; i < LATE; i++) {
+    assert_int_equal(late[i].calls, 1);
+    if (!late[i].ok) cancelled++;
+  }
+  assert_true(cancelled > LATE / 2);
+  assert_true(atomic_load(&g.srv.messages) < N + LATE / 2);
+  td__mail_xfer_configure(TD_MAIL_DEFAULT_PER_SECOND);
 }
 
 int main(void) {
@@ -546,6 +597,7 @@ int main(void) {
       cmocka_unit_test(test_close_while_waiting_for_the_reply_to_data),
       cmocka_unit_test(test_close_mid_message_sends_no_end_of_data),
       cmocka_unit_test(test_many_transfers_each_answered_once),
+      cmocka_unit_test(test_messages_are_paced),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

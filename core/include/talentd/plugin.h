@@ -343,7 +343,8 @@ struct td_host_api {
   /* Mail transfers through the host's libcurl on its mail thread (SMTP submission and IMAP), for
    * URLs the admin configured. Needs the "net.mail" permission. Same contract as
    * http_request: 0 and then done exactly once later on the loop thread, or an error code
-   * with done never called. */
+   * with done never called. SMTP messages start at the host's pace (mail.max_messages_per_second,
+   * shared by every plugin): one may wait its turn before timeout_ms starts counting. */
   int (*mail_transfer)(td_plugin_t *self, const td_mail_request_t *request, td_mail_done_fn done, void *data);
 
   /* IANA time zones (the system's tz database), for sending windows and business days in a
