@@ -76,7 +76,14 @@ static void run_op(td__read_op_t *op) {
   td__db_run(db, "COMMIT");
 }
 
-static void work_cb(uv_work_t *req) { run_op(req->data); }
+static void work_cb(uv_work_t *req) {
+  static _Thread_local bool named;
+  if (!named) { /* libuv leaves its pool threads unnamed: "td-pool" tells them from the loop */
+    pthread_setname_np(pthread_self(), "td-pool");
+    named = true;
+  }
+  run_op(req->data);
+}
 
 static void after_cb(uv_work_t *req, int status) {
   td__read_op_t *op = req->data;

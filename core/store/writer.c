@@ -20,8 +20,8 @@
  * messages, outcomes, scheduled runs) that can wait milliseconds, while a request's read
  * cannot. A request's own write waits a little longer, and only while the CPU is saturated;
  * readers never wait for the writer (WAL), so nothing is inverted. Measured with the
- * sequences benchmark: a 10,000-message burst took API p99 (paced load) to 1.8x at nice 5 and
- * 1.3-1.6x at nice 10. */
+ * sequences benchmark (mail paced at 1,000/s): a 10,000-message burst took API p99 at a paced
+ * load to 1.8x at nice 5 and 1.1-1.6x at nice 10; durable moves were no slower. */
 #define WRITER_NICE 10
 
 struct td__writer {
