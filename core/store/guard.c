@@ -235,7 +235,7 @@ int td__db_stmt_guarded(td__db_t *db, const char *sql, const td__db_guard_t *gua
     why[0] = '\0';
     slot->last_use = ++db->guarded_clock;
     slot->stmt->in_use = true;
-    *tail = sql + strlen(sql);
+    if (tail) *tail = sql + strlen(sql);
     *out = slot->stmt;
     return 0;
   }
@@ -243,7 +243,7 @@ int td__db_stmt_guarded(td__db_t *db, const char *sql, const td__db_guard_t *gua
   int rc = prepare_raw(db, sql, guard, SQLITE_PREPARE_PERSISTENT, &raw, tail, why, why_size);
   if (rc || raw == NULL) return rc;
   *out = wrap(db, raw, guard);
-  td__guarded_slot_t *slot = only_separators(*tail) ? victim(set) : NULL;
+  td__guarded_slot_t *slot = only_separators(tail ? *tail : NULL) ? victim(set) : NULL;
   if (slot == NULL) return 0; /* a one-off: the caller finalizes it */
   free_slot(slot);
   slot->sql = td__xstrdup(sql);

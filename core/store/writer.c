@@ -63,7 +63,7 @@ static void run_op(td__writer_t *w, td__write_op_t *op) {
 
 static void run_batch(td__writer_t *w, td__write_op_t *batch) {
   uint64_t start = td__time_mono_ns();
-  int rc = td__db_exec(w->db, "BEGIN IMMEDIATE");
+  int rc = td__db_run(w->db, "BEGIN IMMEDIATE"); /* prepared once, as is COMMIT */
   for (td__write_op_t *op = batch; op; op = op->next) {
     if (rc)
       op->rc = TD_EIO;
@@ -71,7 +71,7 @@ static void run_batch(td__writer_t *w, td__write_op_t *batch) {
       run_op(w, op);
   }
   if (rc == 0) {
-    rc = td__db_exec(w->db, "COMMIT");
+    rc = td__db_run(w->db, "COMMIT");
     if (rc) td__db_exec(w->db, "ROLLBACK");
   }
   if (rc) {
