@@ -65,7 +65,7 @@ fuzz:
 	@cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz
 
 # The sequences benchmark's SMTP server is Postfix's smtp-sink: the package is installed for the
-# benchmark only, preseeded so that no mail system gets configured or started.
+# benchmark only, preseeded "No configuration": no main.cf is written, so no mail system runs.
 bench: deps build
 	@dpkg-query -W -f='$${Status}' postfix 2>/dev/null | grep -q 'install ok installed' || { \
 	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections && \

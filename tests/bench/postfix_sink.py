@@ -26,15 +26,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from mailservers import _die_with_parent, wait_for_count  # noqa: E402
+from mailservers import _die_with_parent, _stop_process, free_port, wait_for_count  # noqa: E402
 
 SMTP_SINK = "/usr/sbin/smtp-sink"
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+MESSAGE_COUNT = re.compile(rb"mesg=(\d+)")  # in its -c records: "sess=3 quit=3 mesg=120\r"
 
 
 class PostfixSink:
@@ -60,7 +55,7 @@ class PostfixSink:
         if os.geteuid() == 0:
             cmd += ["-u", "nobody"]  # smtp-sink will not run as root
         for _ in range(5):  # the free port can be taken between probing and binding
-            self.port = _free_port()
+            self.port = free_port()
             leader, follower = pty.openpty()
             self.proc = subprocess.Popen(cmd + ["%s:%d" % (self.host, self.port), "256"], stdout=follower,
                                          stderr=follower, preexec_fn=_die_with_parent)
@@ -83,7 +78,7 @@ class PostfixSink:
                 pending += chunk
                 records = pending.split(b"\r")
                 pending = records.pop()
-                counts = [int(m.group(1)) for m in map(re.compile(rb"mesg=(\d+)").search, records) if m]
+                counts = [int(m.group(1)) for m in map(MESSAGE_COUNT.search, records) if m]
                 with self._lock:
                     self._output = (self._output + chunk)[-4096:]
                     if counts and counts[-1] > self._seen:
@@ -105,13 +100,7 @@ class PostfixSink:
         return False
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        _stop_process(self.proc)
         self.proc = None
 
     def count(self):
@@ -123,7 +112,8 @@ class PostfixSink:
             self._times = []
 
     def arrival_times(self):
-        """The time each message was seen arriving, in order."""
+        """The time (epoch seconds) each message was seen arriving, in order: the same as
+        SmtpServer.arrival_times()."""
         with self._lock:
             return list(self._times)
 

@@ -39,14 +39,6 @@ N = int(os.environ.get("TD_BENCH_ENROLLMENTS", "10000"))
 DURATION = os.environ.get("TD_BENCH_DURATION", "5s")
 
 
-def arrival_times(smtp):
-    """Arrival time (file mtime) of every message the SMTP server stored."""
-    if isinstance(smtp, PostfixSink):
-        return smtp.arrival_times()
-    folder = os.path.join(smtp.dir, "msgs")
-    return sorted(os.path.getmtime(os.path.join(folder, f)) for f in os.listdir(folder) if f.endswith(".json"))
-
-
 PACED = os.path.join(HERE, "paced.lua")
 
 
@@ -73,7 +65,7 @@ def burst(s, smtp, seq, ids, measure):
     result = measure()
     smtp.wait_for(len(ids), timeout=600)
     conn.close()
-    return arrival_times(smtp), result, time.time() - t0
+    return smtp.arrival_times(), result, time.time() - t0
 
 
 def rate(times):

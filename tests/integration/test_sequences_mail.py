@@ -7,7 +7,7 @@ alternative UTF-8 parts, RFC 2047 subject), the email_out activity on the candid
 unsubscribe without login that works once and blocks later sends, an email.before_send Lua
 filter that changes a subject or vetoes a send, and a burst of 200 messages during which the
 server is SIGKILLed three times: afterwards every message has arrived at least once and every
-duplicate carries its original's Message-ID."""
+duplicate carries its original's Message-ID; and the host's pace (mail.max_messages_per_second)."""
 import email
 import email.header
 import email.policy
@@ -494,6 +494,30 @@ def test_without_smtp_config_templates_work_and_nothing_is_sent(s):
         restore(s, saved)
     # Configured again: the queued message goes out.
     poll(lambda: messages_to("offline@example.test"), timeout=90, what="the held message after configuration")
+
+
+
+def test_host_paces_messages(s):
+    """mail.max_messages_per_second (the host's pace, shared by every plugin): six messages at
+    4/s leave at least 1.25 s between the first and the last (5 gaps of 0.25 s); unpaced they
+    arrive within a tenth of that."""
+    saved = list(s.extra_args)
+    s.kill()
+    s.extra_args = saved + ["--set", "mail.max_messages_per_second=4"]
+    s.start()
+    try:
+        conn = s.connect()
+        for i in range(6):
+            c = candidate(s, email_addr="paced%d@pace.test" % i)
+            expect_status(s.post("/api/v1/email/messages", {"candidate_id": c["id"], "subject": "Paced",
+                                                            "body_text": "x"}, conn=conn), 202)
+        conn.close()
+        got = poll(lambda: (lambda m: m if len(m) == 6 else None)(
+            [m for m in SMTP.messages() if m.rcpt_tos[0].endswith("@pace.test")]), what="six paced messages")
+        times = sorted(m.arrived_at for m in got)
+        expect(times[-1] - times[0] >= 1.1, "paced at 4/s", times)
+    finally:
+        restore(s, saved)
 
 
 if __name__ == "__main__":
